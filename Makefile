@@ -1,0 +1,40 @@
+# The few verbs people type.  Both quick-start targets work on a fresh machine
+# with only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/sheetsync: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-extras: pyproject.toml $(BIN)/sheetsync
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/sheetsync
+	rm -rf demo-out && mkdir -p demo-out
+	cp sample_workbooks/pipeline.xlsx demo-out/pipeline.xlsx
+	cd demo-out && ../$(BIN)/sheetsync sync pipeline.xlsx --as-of 2026-11-27 --out drafts; \
+	  status=$$?; echo; echo "exit code $$status (1 = the sample's deliberate rule violations were found)"; \
+	  echo "Wrote demo-out/pipeline.xlsx (Summary, Checks, History tabs) and demo-out/drafts/"; \
+	  test $$status -le 1
+
+test: $(VENV)/.test-extras
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.test-extras
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(BIN)/sheetsync
+	$(BIN)/python -m pip install --quiet openpyxl xlsxwriter
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) demo-out build *.egg-info .pytest_cache .mypy_cache .ruff_cache

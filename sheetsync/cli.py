@@ -1,0 +1,338 @@
+"""The command line: parse options, call one core function, print the result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import Config, find_config, load_config
+from .errors import SheetsyncError
+
+AS_OF = click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Treat this day (YYYY-MM-DD) as today. Default: today in the configured time zone.",
+)
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout only.")
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Compute and print everything, write nothing.")
+CREDENTIALS = click.option(
+    "--credentials",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Google service-account or authorized-user JSON (Google Sheets sources only).",
+)
+OUT = click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for drafts (default: drafts/)."
+)
+SOURCE = click.argument("source", required=False)
+
+
+class SheetsyncGroup(click.Group):
+    """Turns every SheetsyncError into ``Error: …`` on stderr and its exit code — the one place that does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SheetsyncError as exc:
+            _log_failure(ctx, exc)
+            click.echo(f"Error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=SheetsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sheetsync")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=True, path_type=str),
+    help="sheetsync.toml to use (default: ./sheetsync.toml when present, or $SHEETSYNC_CONFIG).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Keep a sales pipeline spreadsheet qualified, summarised and followed up.
+
+    \b
+    Example:
+        sheetsync sync pipeline.xlsx --as-of 2026-11-27
+    """
+    ctx.obj = {"config_path": config_path}
+
+
+def _config(ctx: click.Context) -> Config:
+    path = find_config(ctx.obj["config_path"])
+    return load_config(path)
+
+
+def _as_of(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long work, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if total < 200:
+            return
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = click.progressbar(length=total, label="Writing drafts", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) -> None:
+    from .report import as_json as to_json
+    from .report import run_text
+    from .run import Options, execute
+
+    config = _config(ctx)
+    opts = Options(**options)
+    with _progress() as progress:
+        result = execute(config, opts, progress=progress)
+    if as_json:
+        click.echo(to_json(result, command))
+    else:
+        text = run_text(result, command)
+        # With --json nothing but JSON goes to stdout; otherwise the report is the output.
+        click.echo(text)
+    ctx.obj["result"] = result
+    code = result.exit_code
+    _log_success(ctx, command, result)
+    ctx.exit(code)
+
+
+@cli.command()
+@SOURCE
+@AS_OF
+@JSON
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@CREDENTIALS
+@click.pass_context
+def validate(
+    ctx: click.Context,
+    source: str | None,
+    as_of: dt.datetime | None,
+    as_json: bool,
+    strict: bool,
+    credentials: Path | None,
+) -> None:
+    """Check every row against the qualification rules.
+
+    Exit 0 when there is no error, 1 when there is (any finding with --strict).
+
+    \b
+    Example:
+        sheetsync validate pipeline.xlsx --as-of 2026-11-27
+    """
+    _execute(ctx, "validate", as_json, source=source, as_of=_as_of(as_of), strict=strict, credentials=credentials)
+
+
+@cli.command()
+@SOURCE
+@AS_OF
+@JSON
+@DRY_RUN
+@CREDENTIALS
+@click.pass_context
+def summary(
+    ctx: click.Context,
+    source: str | None,
+    as_of: dt.datetime | None,
+    as_json: bool,
+    dry_run: bool,
+    credentials: Path | None,
+) -> None:
+    """Compute the figures and write the Summary, Checks and History tabs.
+
+    \b
+    Example:
+        sheetsync summary pipeline.xlsx --as-of 2026-11-27 --dry-run
+    """
+    _execute(
+        ctx,
+        "summary",
+        as_json,
+        source=source,
+        as_of=_as_of(as_of),
+        summary=True,
+        dry_run=dry_run,
+        credentials=credentials,
+    )
+
+
+@cli.command()
+@SOURCE
+@AS_OF
+@OUT
+@click.option("--format", "fmt", type=click.Choice(["eml", "mbox"]), help="One .eml per draft, or one drafts.mbox.")
+@click.option("--limit", type=click.IntRange(min=0), help="Write at most N drafts.")
+@JSON
+@DRY_RUN
+@CREDENTIALS
+@click.pass_context
+def drafts(
+    ctx: click.Context,
+    source: str | None,
+    as_of: dt.datetime | None,
+    out: Path | None,
+    fmt: str | None,
+    limit: int | None,
+    as_json: bool,
+    dry_run: bool,
+    credentials: Path | None,
+) -> None:
+    """Render follow-up email drafts for every prospect that is due.
+
+    \b
+    Example:
+        sheetsync drafts pipeline.xlsx --as-of 2026-11-27 --out drafts
+    """
+    _execute(
+        ctx,
+        "drafts",
+        as_json,
+        source=source,
+        as_of=_as_of(as_of),
+        drafts=True,
+        out=out,
+        format=fmt,
+        limit=limit,
+        dry_run=dry_run,
+        credentials=credentials,
+    )
+
+
+@cli.command()
+@SOURCE
+@AS_OF
+@OUT
+@JSON
+@DRY_RUN
+@CREDENTIALS
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append one JSON line per run (figures, counts, exit code) for monitoring.",
+)
+@click.pass_context
+def sync(
+    ctx: click.Context,
+    source: str | None,
+    as_of: dt.datetime | None,
+    out: Path | None,
+    as_json: bool,
+    dry_run: bool,
+    credentials: Path | None,
+    log_file: Path | None,
+) -> None:
+    """Validate, write the tabs and render drafts in one run — the command cron runs.
+
+    \b
+    Example:
+        sheetsync sync pipeline.xlsx --as-of 2026-11-27 --out drafts
+    """
+    ctx.obj["log_file"] = log_file
+    ctx.obj["started"] = time.monotonic()
+    _execute(
+        ctx,
+        "sync",
+        as_json,
+        source=source,
+        as_of=_as_of(as_of),
+        summary=True,
+        drafts=True,
+        out=out,
+        dry_run=dry_run,
+        credentials=credentials,
+    )
+
+
+@cli.command()
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Write a commented sheetsync.toml, a templates/ folder and a sample workbook into DIRECTORY.
+
+    Existing files are never overwritten.
+
+    \b
+    Example:
+        sheetsync init my-pipeline && cd my-pipeline && sheetsync sync
+    """
+    from .init import init_project
+
+    for path, written in init_project(directory):
+        click.echo(f"{'wrote  ' if written else 'kept   '} {path}" + ("" if written else " (already there)"))
+
+
+# ---------------------------------------------------------------- cron log
+
+
+def _log_success(ctx: click.Context, command: str, result: Any) -> None:
+    log_file = ctx.obj.get("log_file")
+    if not log_file:
+        return
+    figures = result.figures
+    record: dict[str, Any] = {
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "source": result.source,
+        "as_of": result.as_of.isoformat(),
+        "exit_code": result.exit_code,
+        "rows": len(result.rows),
+        "errors": result.checked.errors,
+        "warnings": result.checked.warnings,
+        "seconds": round(time.monotonic() - ctx.obj.get("started", time.monotonic()), 3),
+    }
+    if figures is not None:
+        fj = figures.as_json()
+        for key in ("won_this_period", "expected", "to_generate", "quota", "open_count", "weighted_pipeline"):
+            record[key] = fj[key]
+    if result.drafts is not None:
+        record["drafts"] = result.drafts.counts()
+    _append_log(log_file, record)
+
+
+def _log_failure(ctx: click.Context, exc: SheetsyncError) -> None:
+    obj = ctx.obj or {}
+    log_file = obj.get("log_file")
+    if log_file:
+        _append_log(
+            log_file,
+            {
+                "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "command": ctx.invoked_subcommand,
+                "exit_code": exc.exit_code,
+                "error": exc.message,
+            },
+        )
+
+
+def _append_log(path: Path, record: dict[str, Any]) -> None:
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        click.echo(f"Warning: can't write the log file {path} ({exc.strerror})", err=True)
+
+
+def main() -> None:
+    cli(prog_name="sheetsync")

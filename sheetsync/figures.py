@@ -1,0 +1,359 @@
+"""Rows → figures and diagnosis (SPEC 6.1, 6.2).
+
+Amounts are ``Decimal`` from the cell to the total, so sums are exact to the
+cent whatever the row count; they become JSON numbers (rounded half-up to the
+cent) only at the edge.  Ratios are fractions.  Figures know nothing about
+where rows came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from .config import Config, Stage
+from .rules import Checked
+from .schema import Quotas, Row
+
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+NO_OWNER = "(none)"
+
+
+def period_bounds(as_of: dt.date, period: str, fiscal_start: int) -> tuple[dt.date, dt.date]:
+    """The month, quarter or (fiscal) year containing ``as_of``, inclusive."""
+    if period == "month":
+        start = as_of.replace(day=1)
+        months = 1
+    else:
+        months = 3 if period == "quarter" else 12
+        since = (as_of.month - fiscal_start) % 12
+        first_month = fiscal_start + since - since % months  # may pass 12
+        year = as_of.year - (1 if as_of.month < fiscal_start else 0)
+        year += (first_month - 1) // 12
+        start = dt.date(year, (first_month - 1) % 12 + 1, 1)
+    end_month = start.month - 1 + months
+    end = dt.date(start.year + end_month // 12, end_month % 12 + 1, 1) - dt.timedelta(days=1)
+    return start, end
+
+
+@dataclass(slots=True)
+class StageLine:
+    stage: str
+    probability: Decimal
+    count: int = 0
+    amount: Decimal = ZERO
+    weighted: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class OwnerLine:
+    owner: str
+    count: int = 0
+    open_amount: Decimal = ZERO
+    weighted_pipeline: Decimal = ZERO
+    won_this_period: Decimal = ZERO
+    expected: Decimal = ZERO
+    quota: Decimal | None = None
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.quota is None else max(ZERO, self.quota - self.won_this_period)
+
+    @property
+    def to_generate(self) -> Decimal | None:
+        return None if self.quota is None else max(ZERO, self.quota - self.won_this_period - self.expected)
+
+    @property
+    def attainment(self) -> Decimal | None:
+        return None if not self.quota else self.won_this_period / self.quota
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    code: str
+    message: str
+
+
+@dataclass(slots=True)
+class Figures:
+    as_of: dt.date
+    period_start: dt.date
+    period_end: dt.date
+    currency: str
+    rows: int
+    excluded_rows: int
+    stages: list[StageLine]
+    open_count: int
+    open_amount: Decimal
+    weighted_pipeline: Decimal
+    won_this_period: Decimal
+    expected: Decimal
+    quota: Decimal | None
+    remaining: Decimal | None
+    to_generate: Decimal | None
+    attainment: Decimal | None
+    coverage: Decimal | None
+    win_rate: Decimal | None
+    appointments_held: int
+    closing_rate: Decimal | None
+    average_won_deal: Decimal | None
+    cycle_days: Decimal | None
+    velocity: Decimal | None
+    owners: list[OwnerLine]
+    diagnosis: list[Advice] = field(default_factory=list)
+    group_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
+            "currency": self.currency,
+            "rows": self.rows,
+            "excluded_rows": self.excluded_rows,
+            "stages": [
+                {
+                    "stage": s.stage,
+                    "count": s.count,
+                    "amount": money(s.amount),
+                    "probability": ratio(s.probability),
+                    "weighted": money(s.weighted),
+                }
+                for s in self.stages
+            ],
+            "open_count": self.open_count,
+            "open_amount": money(self.open_amount),
+            "weighted_pipeline": money(self.weighted_pipeline),
+            "won_this_period": money(self.won_this_period),
+            "expected": money(self.expected),
+            "quota": money(self.quota),
+            "remaining": money(self.remaining),
+            "to_generate": money(self.to_generate),
+            "attainment": ratio(self.attainment),
+            "coverage": ratio(self.coverage),
+            "win_rate": ratio(self.win_rate),
+            "appointments_held": self.appointments_held,
+            "closing_rate": ratio(self.closing_rate),
+            "average_won_deal": money(self.average_won_deal),
+            "cycle_days": ratio(self.cycle_days),
+            "velocity": money(self.velocity),
+            "owners": [
+                {
+                    "owner": o.owner,
+                    "count": o.count,
+                    "open_amount": money(o.open_amount),
+                    "weighted_pipeline": money(o.weighted_pipeline),
+                    "won_this_period": money(o.won_this_period),
+                    "expected": money(o.expected),
+                    "quota": money(o.quota),
+                    "remaining": money(o.remaining),
+                    "to_generate": money(o.to_generate),
+                    "attainment": ratio(o.attainment),
+                }
+                for o in self.owners
+            ],
+            "diagnosis": [{"code": a.code, "message": a.message} for a in self.diagnosis],
+        }
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money(value: Decimal | None) -> float | None:
+    """An amount as a JSON number, exact to the cent (the float's repr is the 2-decimal value)."""
+    return None if value is None else float(cents(value))
+
+
+def ratio(value: Decimal | None) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def compute(
+    rows: Sequence[Row],
+    checked: Checked,
+    config: Config,
+    as_of: dt.date,
+    quotas: Quotas | None = None,
+) -> Figures:
+    start, end = period_bounds(as_of, config.period, config.fiscal_year_start_month)
+    stage_of: dict[str, Stage] = {" ".join(s.name.split()).casefold(): s for s in config.stages}
+    lines = {s.name: StageLine(s.name, s.probability) for s in config.stages}
+    owners: dict[str, OwnerLine] = {}
+    owner_key: dict[str, str] = {}
+
+    def owner_line(name: str | None) -> OwnerLine:
+        display = name or NO_OWNER
+        key = " ".join(display.split()).casefold()
+        line = owners.get(key)
+        if line is None:
+            line = owners[key] = OwnerLine(display)
+            owner_key[display] = key
+        return line
+
+    open_count = 0
+    open_amount = weighted_pipeline = won_this_period = expected = expected_amount = ZERO
+    won = lost = held = held_won = 0
+    won_total = ZERO
+    cycle_total = 0
+    cycle_n = 0
+    groups = {"early": 0, "middle": 0, "late": 0, "won": 0, "lost": 0}
+    open_weights: list[Decimal] = []
+    excluded = checked.excluded
+    included = 0
+
+    for row in rows:
+        if row.row in excluded or row.stage is None:
+            continue
+        stage = stage_of[" ".join(row.stage.split()).casefold()]
+        included += 1
+        amount = row.budget if row.budget is not None else ZERO
+        group = stage.group
+        groups[group] += 1
+        if group == "won":
+            prob = Decimal(1)
+        elif group == "lost":
+            prob = ZERO
+        else:
+            prob = row.probability if row.probability is not None else stage.probability
+        weighted = amount * prob
+        line = lines[stage.name]
+        line.count += 1
+        line.amount += amount
+        line.weighted += weighted
+        owner = owner_line(row.owner)
+        owner.count += 1
+        if stage.is_open:
+            open_count += 1
+            open_amount += amount
+            weighted_pipeline += weighted
+            open_weights.append(weighted)
+            owner.open_amount += amount
+            owner.weighted_pipeline += weighted
+            if row.expected_close is not None and row.expected_close <= end:
+                expected += weighted
+                expected_amount += amount
+                owner.expected += weighted
+        elif group == "won":
+            won += 1
+            won_total += amount
+            if row.closed_on is not None and start <= row.closed_on <= end:
+                won_this_period += amount
+                owner.won_this_period += amount
+            if row.closed_on is not None and row.created_on is not None:
+                cycle_total += (row.closed_on - row.created_on).days
+                cycle_n += 1
+        else:
+            lost += 1
+        appt = row.appointment_date
+        if appt is not None and appt <= as_of:
+            held += 1
+            if group == "won":
+                held_won += 1
+
+    if quotas:
+        for name, amount in quotas.by_owner.items():
+            owner_line(name).quota = amount
+    quota = config.quota_amount if config.quota_amount is not None else (quotas.total if quotas else None)
+    remaining = None if quota is None else max(ZERO, quota - won_this_period)
+    to_generate = None if quota is None else max(ZERO, quota - won_this_period - expected)
+    attainment = won_this_period / quota if quota else None
+    coverage = expected_amount / remaining if remaining else None
+    win_rate = Decimal(won) / (won + lost) if won + lost else None
+    closing_rate = Decimal(held_won) / held if held else None
+    average_won = won_total / won if won else None
+    cycle_days = Decimal(cycle_total) / cycle_n if cycle_n else None
+    velocity = None
+    if open_count and win_rate and average_won and cycle_days:
+        velocity = open_count * win_rate * average_won / cycle_days
+
+    figures = Figures(
+        as_of=as_of,
+        period_start=start,
+        period_end=end,
+        currency=config.currency,
+        rows=len(rows),
+        excluded_rows=len(rows) - included,
+        stages=list(lines.values()),
+        open_count=open_count,
+        open_amount=open_amount,
+        weighted_pipeline=weighted_pipeline,
+        won_this_period=won_this_period,
+        expected=expected,
+        quota=quota,
+        remaining=remaining,
+        to_generate=to_generate,
+        attainment=attainment,
+        coverage=coverage,
+        win_rate=win_rate,
+        appointments_held=held,
+        closing_rate=closing_rate,
+        average_won_deal=average_won,
+        cycle_days=cycle_days,
+        velocity=velocity,
+        owners=sorted(owners.values(), key=lambda o: (o.owner == NO_OWNER, o.owner.casefold())),
+        group_counts=groups,
+    )
+    figures.diagnosis = diagnose(figures, config, bool(checked.stale), max(open_weights, default=ZERO))
+    return figures
+
+
+def diagnose(f: Figures, config: Config, any_stale: bool, biggest_weight: Decimal) -> list[Advice]:
+    d = config.diagnosis
+    g = f.group_counts
+    early, middle, late = g.get("early", 0), g.get("middle", 0), g.get("late", 0)
+    out: list[Advice] = []
+    if late >= 3 and early + middle < late:
+        out.append(
+            Advice(
+                "prospect-more",
+                f"{late} deals are near closing but only {early + middle} are earlier in the pipeline — "
+                "book prospecting calls now so next period isn't empty",
+            )
+        )
+    if early >= 6 and early >= 3 * max(1, middle + late):
+        out.append(
+            Advice(
+                "present-more",
+                f"{early} early leads but only {middle + late} presentations or proposals — cut cold calls, "
+                "research the leads you have and present to them",
+            )
+        )
+    if (
+        f.appointments_held >= d.min_appointments
+        and f.closing_rate is not None
+        and f.closing_rate < Decimal(str(d.closing_rate_floor))
+    ):
+        out.append(
+            Advice(
+                "closing-skills",
+                f"{f.appointments_held} meetings held but only {float(f.closing_rate):.0%} closed — "
+                "work on closing: ask for the order and handle objections",
+            )
+        )
+    if f.coverage is not None and f.coverage < Decimal(str(d.coverage_target)):
+        out.append(
+            Advice(
+                "thin-coverage",
+                f"the pipeline due this period covers {float(f.coverage):.1f}× what is left of the quota "
+                f"(target {d.coverage_target:g}×) — generate more pipeline",
+            )
+        )
+    if any_stale:
+        out.append(
+            Advice(
+                "stalled",
+                "some deals have gone quiet — offer the stalled prospects a free trial or demo (see Checks: stale)",
+            )
+        )
+    if f.weighted_pipeline > 0 and biggest_weight > f.weighted_pipeline * Decimal(str(d.big_deal_share)):
+        share = biggest_weight / f.weighted_pipeline
+        out.append(
+            Advice(
+                "big-deal",
+                f"one deal carries {float(share):.0%} of the weighted pipeline — hedge with several smaller deals",
+            )
+        )
+    return out

@@ -1,0 +1,138 @@
+"""Terminal and JSON output of a run (SPEC 2, 6.4)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from .figures import Figures
+from .rules import Finding
+from .run import Result
+
+TOP_FINDINGS = 20
+
+
+def as_json(result: Result, command: str) -> str:
+    """The machine-readable result: ``validate`` → {as_of, rows, findings}; others the full object."""
+    findings = [f.as_json() for f in result.checked.findings]
+    data: dict[str, Any]
+    if command == "validate":
+        data = {"as_of": result.as_of.isoformat(), "rows": len(result.rows), "findings": findings}
+    else:
+        if result.figures is not None:
+            data = result.figures.as_json()
+        else:
+            data = {
+                "as_of": result.as_of.isoformat(),
+                "rows": len(result.rows),
+                "excluded_rows": len(result.checked.excluded),
+            }
+        data["findings"] = findings
+        data["drafts"] = list(result.drafts.entries_json()) if result.drafts is not None else []
+        if result.written_tabs:
+            data["written_tabs"] = result.written_tabs
+    data["exit_code"] = result.exit_code
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def money(value: Decimal | None, currency: str) -> str:
+    if value is None:
+        return "–"
+    return f"{currency} {value:,.2f}" if currency else f"{value:,.2f}"
+
+
+def pct(value: Decimal | None) -> str:
+    return "–" if value is None else f"{float(value):.0%}"
+
+
+def findings_text(result: Result, limit: int | None = None) -> str:
+    checked = result.checked
+    lines = [
+        f"{result.layout.tab}: {len(result.rows)} rows checked as of {result.as_of.isoformat()} — "
+        f"{checked.errors} error{'s' * (checked.errors != 1)}, "
+        f"{checked.warnings} warning{'s' * (checked.warnings != 1)}"
+        + (f", {len(checked.excluded)} row(s) left out of the figures" if checked.excluded else "")
+    ]
+    if not checked.findings:
+        lines.append("Every row passes the rules.")
+        return "\n".join(lines)
+    counts = Counter((f.rule, f.severity) for f in checked.findings)
+    lines.append("")
+    lines.append("By rule:")
+    for (rule, severity), n in sorted(counts.items(), key=lambda kv: (kv[0][1] != "error", -kv[1], kv[0][0])):
+        lines.append(f"  {n:>5}  {rule:<20} {severity}")
+    lines.append("")
+    lines.append("Findings by row:")
+    shown = checked.findings if limit is None else checked.findings[:limit]
+    for f in shown:
+        lines.append(_finding_line(f))
+    if len(shown) < len(checked.findings):
+        lines.append(f"  … and {len(checked.findings) - len(shown)} more (all of them are on the Checks tab)")
+    return "\n".join(lines)
+
+
+def _finding_line(f: Finding) -> str:
+    who = f" {f.prospect}" if f.prospect else ""
+    return f"  {f.cell:<14} {f.severity:<7} {f.rule}:{who} — {f.message}"
+
+
+def figures_text(f: Figures) -> str:
+    c = f.currency
+    lines = [
+        f"Period {f.period_start.isoformat()} … {f.period_end.isoformat()} (as of {f.as_of.isoformat()})",
+        "",
+        f"  Won this period         {money(f.won_this_period, c):>22}"
+        + (f"   {pct(f.attainment)} of quota {money(f.quota, c)}" if f.quota is not None else "   (no quota set)"),
+        f"  Expected from pipeline  {money(f.expected, c):>22}",
+        f"  To generate             {money(f.to_generate, c):>22}"
+        + ("" if f.quota is not None else "   (set [quota] amount or a Quotas tab)"),
+        "",
+        f"  Open deals {f.open_count}   open pipeline {money(f.open_amount, c)}   "
+        f"weighted {money(f.weighted_pipeline, c)}   coverage "
+        + ("–" if f.coverage is None else f"{float(f.coverage):.1f}×"),
+        f"  Win rate {pct(f.win_rate)}   closing rate {pct(f.closing_rate)} of {f.appointments_held} meetings   "
+        f"average won deal {money(f.average_won_deal, c)}",
+        "  Sales cycle "
+        + ("–" if f.cycle_days is None else f"{float(f.cycle_days):.0f} days")
+        + f"   velocity {money(f.velocity, c)} per day   excluded rows {f.excluded_rows}",
+        "",
+        f"  {'Stage':<14}{'Deals':>6}{'Amount':>20}{'Prob.':>7}{'Weighted':>20}",
+    ]
+    most = max((s.count for s in f.stages), default=0)
+    for s in f.stages:
+        bar = "█" * round(20 * s.count / most) if most else ""
+        lines.append(
+            f"  {s.stage:<14}{s.count:>6}{s.amount:>20,.2f}{float(s.probability):>7.0%}{s.weighted:>20,.2f}  {bar}"
+        )
+    lines.append("")
+    lines.append(f"  {'Owner':<16}{'Deals':>6}{'Weighted':>18}{'Won':>18}{'Quota':>18}{'To generate':>18}{'Att.':>6}")
+    for o in f.owners:
+        quota = "–" if o.quota is None else f"{o.quota:,.2f}"
+        to_gen = "–" if o.to_generate is None else f"{o.to_generate:,.2f}"
+        lines.append(
+            f"  {o.owner[:15]:<16}{o.count:>6}{o.weighted_pipeline:>18,.2f}{o.won_this_period:>18,.2f}"
+            f"{quota:>18}{to_gen:>18}{pct(o.attainment):>6}"
+        )
+    lines.append("")
+    if f.diagnosis:
+        lines.append("Diagnosis:")
+        lines.extend(f"  {a.code}: {a.message}" for a in f.diagnosis)
+    else:
+        lines.append("Diagnosis: nothing to flag.")
+    return "\n".join(lines)
+
+
+def run_text(result: Result, command: str) -> str:
+    parts: list[str] = []
+    if result.figures is not None:
+        parts.append(figures_text(result.figures))
+    parts.append(findings_text(result, None if command == "validate" else TOP_FINDINGS))
+    if result.written_tabs:
+        parts.append(f"Wrote tabs {', '.join(result.written_tabs)} into {result.source}")
+    elif command in ("summary", "sync") and result.figures is not None:
+        parts.append("Dry run: no tab was written.")
+    if result.drafts is not None:
+        parts.append(result.drafts.summary_text())
+    return "\n\n".join(parts)

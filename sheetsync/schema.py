@@ -1,0 +1,499 @@
+"""Fields, header mapping and cell → typed value (SPEC 4.1).
+
+Parsing never raises for a bad cell: it returns the value or records a
+:class:`BadValue` that the rules turn into a ``bad-value`` finding.  Only
+problems with the tab's *shape* (missing required column, duplicate header)
+raise, because no row can be read without fixing them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .config import Config
+from .errors import SourceError
+from .grid import Value
+from .sources.base import CellError
+
+# field → (kind, default header, aliases)
+FIELD_SPECS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "prospect": ("text", "Prospect", ("Company", "Account")),
+    "contact": ("text", "Contact", ("Contact Name", "Name")),
+    "email": ("email", "Email", ("Contact Email", "E-mail")),
+    "owner": ("text", "Owner", ("Rep", "Sales Rep")),
+    "owner_email": ("email", "Owner Email", ()),
+    "stage": ("text", "Stage", ()),
+    "decision_maker": ("yesno", "Decision Maker", ("Decision Maker Confirmed", "Authority")),
+    "budget": ("amount", "Budget", ("Amount", "Deal Size", "Value")),
+    "expected_close": ("date", "Expected Close", ("Close Date", "Timeline")),
+    "probability": ("percent", "Probability", ()),
+    "last_contact": ("date", "Last Contact", ()),
+    "next_follow_up": ("date", "Next Follow-up", ("Follow-up", "Next Step Date")),
+    "appointment": ("datetime", "Appointment", ("Meeting",)),
+    "info_requested": ("yesno", "Info Requested", ()),
+    "closed_on": ("date", "Closed On", ("Closed Date",)),
+    "created_on": ("date", "Created", ("Created On",)),
+    "language": ("text", "Language", ()),
+    "do_not_contact": ("yesno", "Do Not Contact", ()),
+    "notes": ("text", "Notes", ()),
+}
+FIELDS = tuple(FIELD_SPECS)
+REQUIRED = ("prospect", "stage")
+
+EXCEL_TEXT_LIMIT = 32767
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\]+$")
+_CURRENCY = re.compile(r"^(?:[A-Za-z]{3}|[฿$€£¥₩₹₫₱])\s*|\s*(?:[A-Za-z]{3}|[฿$€£¥₩₹₫₱]|บาท)$")
+_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_TEXT_DATE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+YES = frozenset({"yes", "y", "true", "1", "x", "✓", "✔", "ใช่"})
+NO = frozenset({"no", "n", "false", "0", "ไม่", "ไม่ใช่", ""})
+
+
+def normalize_header(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def col_letter(index: int) -> str:
+    """0-based column index → Excel letters (0 → A, 27 → AB)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@dataclass(frozen=True, slots=True)
+class BadValue:
+    field: str
+    col: int
+    message: str
+
+
+@dataclass(slots=True)
+class Row:
+    """One prospect as read; a field is None when empty or unreadable."""
+
+    row: int
+    prospect: str | None = None
+    contact: str | None = None
+    email: str | None = None
+    owner: str | None = None
+    owner_email: str | None = None
+    stage: str | None = None
+    decision_maker: bool | None = None
+    budget: Decimal | None = None
+    expected_close: dt.date | None = None
+    probability: Decimal | None = None
+    last_contact: dt.date | None = None
+    next_follow_up: dt.date | None = None
+    appointment: dt.date | dt.datetime | None = None
+    info_requested: bool | None = None
+    closed_on: dt.date | None = None
+    created_on: dt.date | None = None
+    language: str | None = None
+    do_not_contact: bool | None = None
+    notes: str | None = None
+    extra: dict[str, Value] = field(default_factory=dict)
+    bad: list[BadValue] = field(default_factory=list)
+
+    @property
+    def appointment_date(self) -> dt.date | None:
+        a = self.appointment
+        return a.date() if isinstance(a, dt.datetime) else a
+
+    def is_bad(self, name: str) -> bool:
+        return any(b.field == name for b in self.bad)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where each field sits in the tab."""
+
+    tab: str
+    header_row: int
+    columns: Mapping[str, int]  # field → 0-based column
+    extras: Mapping[int, str]  # 0-based column → header text
+    headers: tuple[str, ...]
+
+    def cell(self, name: str, row: int) -> str:
+        return f"{self.tab}!{col_letter(self.columns[name])}{row}"
+
+    def cell_at(self, col: int, row: int) -> str:
+        return f"{self.tab}!{col_letter(col)}{row}"
+
+
+def map_headers(tab: str, header_row: int, values: list[Value], config: Config) -> Layout:
+    """Find each field's column by header (aliases, case and spacing ignored; ``[columns]`` wins)."""
+    wanted: dict[str, str] = {}
+    for name, (_kind, default, aliases) in FIELD_SPECS.items():
+        override = config.columns.get(name)
+        for header in (override,) if override else (default, *aliases):
+            wanted.setdefault(normalize_header(header), name)
+    headers = tuple("" if v is None else str(v).strip() for v in values)
+    seen: dict[str, int] = {}
+    columns: dict[str, int] = {}
+    extras: dict[int, str] = {}
+    for col, text in enumerate(headers):
+        key = normalize_header(text)
+        if not key:
+            continue
+        if key in seen:
+            raise SourceError(
+                f"duplicate header {text!r} in {tab}!{col_letter(seen[key])}{header_row} and "
+                f"{tab}!{col_letter(col)}{header_row} — rename or delete one of the columns"
+            )
+        seen[key] = col
+        field_name = wanted.get(key)
+        if field_name is None:
+            extras[col] = text
+        elif field_name in columns:
+            first = columns[field_name]
+            raise SourceError(
+                f"columns {headers[first]!r} ({tab}!{col_letter(first)}{header_row}) and {text!r} "
+                f"({tab}!{col_letter(col)}{header_row}) both mean the {field_name.replace('_', ' ')} field — "
+                "rename one, or set the header to use in [columns]"
+            )
+        else:
+            columns[field_name] = col
+    for name in REQUIRED:
+        if name not in columns:
+            expected = config.columns.get(name) or FIELD_SPECS[name][1]
+            found = ", ".join(repr(h) for h in headers if h) or "none"
+            raise SourceError(
+                f"the {tab} tab has no {expected!r} column (header row {header_row}; headers found: {found}) "
+                f'— add the column or set [columns] {name} = "<your header>" in sheetsync.toml'
+            )
+    return Layout(tab, header_row, columns, extras, headers)
+
+
+# ---------------------------------------------------------------- values
+
+Parsed = tuple[Any, str | None]  # (value, problem)
+
+
+class Parser:
+    """Typed readers configured once per run (date order, Buddhist Era)."""
+
+    def __init__(self, config: Config) -> None:
+        self.date_order = config.date_order
+        self.buddhist_era = config.buddhist_era
+        self.kinds: dict[str, Callable[[Value], Parsed]] = {
+            "text": self.text,
+            "email": self.email,
+            "yesno": self.yesno,
+            "amount": self.amount,
+            "number": self.number,
+            "percent": self.percent,
+            "date": self.date,
+            "datetime": self.datetime,
+        }
+
+    # Each reader returns (value, None) or (None, what is wrong).
+
+    def text(self, v: Value) -> Parsed:
+        if isinstance(v, CellError):
+            return None, _error_problem(v)
+        if v is None:
+            return None, None
+        if isinstance(v, str):
+            s = v.strip()
+        elif isinstance(v, bool):
+            s = "TRUE" if v else "FALSE"
+        elif isinstance(v, float) and v.is_integer():
+            s = str(int(v))
+        elif isinstance(v, dt.datetime) and not (v.hour or v.minute or v.second):
+            s = v.date().isoformat()
+        elif isinstance(v, dt.date):
+            s = v.isoformat()
+        else:
+            s = str(v)
+        if not s:
+            return None, None
+        if _CONTROL.search(s):
+            return _CONTROL.sub("", s).strip() or None, "contains invisible control characters — retype the cell"
+        if len(s) > EXCEL_TEXT_LIMIT:
+            return s[:EXCEL_TEXT_LIMIT], f"is {len(s):,} characters long, over the 32,767 a cell may hold"
+        return s, None
+
+    def email(self, v: Value) -> Parsed:
+        s, problem = self.text(v)
+        if s is None or problem:
+            return None, problem
+        if _EMAIL.match(s):
+            return s, None
+        return None, f"{_show(s)} is not an email address — write it like name@example.com"
+
+    def yesno(self, v: Value) -> Parsed:
+        if isinstance(v, CellError):
+            return None, _error_problem(v)
+        if v is None:
+            return False, None
+        if isinstance(v, bool):
+            return v, None
+        if isinstance(v, int | float) and v in (0, 1):
+            return bool(v), None
+        s = str(v).strip().casefold()
+        if s in YES:
+            return True, None
+        if s in NO:
+            return False, None
+        return None, f"{_show(v)} is not yes or no — write yes/no (or ใช่/ไม่)"
+
+    def number(self, v: Value) -> Parsed:
+        if v is None or v == "":
+            return None, None
+        if isinstance(v, CellError):
+            return None, _error_problem(v)
+        if isinstance(v, bool):
+            return None, f"{_show(v)} is not a number"
+        if isinstance(v, int):
+            return Decimal(v), None
+        if isinstance(v, float):
+            if v != v or v in (float("inf"), float("-inf")):
+                return None, f"{v} is not a number"
+            return Decimal(repr(v)), None
+        if isinstance(v, Decimal):
+            return v, None
+        if not isinstance(v, str):
+            return None, f"{_show(v)} is not a number — type the amount, e.g. 45,000"
+        s = v.strip()
+        if not s:
+            return None, None
+        negative = s.startswith("(") and s.endswith(")")
+        if negative:
+            s = s[1:-1].strip()
+        s = _CURRENCY.sub("", s).strip().replace("\u00a0", "").replace(" ", "")
+        if s.startswith(("+", "-")) and len(s) > 1:
+            # "-฿5,000" style: the currency may follow the sign
+            s = s[0] + _CURRENCY.sub("", s[1:]).strip()
+        if not _NUMBER.match(s):
+            return None, f"{_show(v)} is not a number — type the amount, e.g. 45,000 or ฿45,000"
+        try:
+            d = Decimal(s.replace(",", ""))
+        except InvalidOperation:
+            return None, f"{_show(v)} is not a number"
+        return (-d if negative else d), None
+
+    def amount(self, v: Value) -> Parsed:
+        d, problem = self.number(v)
+        if d is not None and d < 0:
+            return None, f"{_show(v)} is a negative budget — budgets are 0 or more"
+        return d, problem
+
+    def percent(self, v: Value) -> Parsed:
+        s = v.strip() if isinstance(v, str) else v
+        had_sign = isinstance(s, str) and s.endswith("%")
+        d, problem = self.number(s[:-1] if had_sign and isinstance(s, str) else s)
+        if d is None:
+            if problem:
+                problem = f"{_show(v)} is not a percentage — write 40, 40% or 0.4"
+            return None, problem
+        frac = d if not had_sign and d <= 1 else d / 100
+        if frac < 0 or frac > 1:
+            return None, f"{_show(v)} is not a percentage between 0 and 100"
+        return frac, None
+
+    def datetime(self, v: Value) -> Parsed:
+        """A date, keeping the time of day when the cell has one (appointments)."""
+        if isinstance(v, CellError):
+            return None, _error_problem(v)
+        if v is None or v == "":
+            return None, None
+        if isinstance(v, dt.datetime):
+            return self._era_dt(v), None
+        if isinstance(v, dt.date):
+            return self._era(v), None
+        if isinstance(v, bool):
+            return None, f"{_show(v)} is not a date"
+        if isinstance(v, int | float | Decimal):
+            serial = float(v)
+            if not 1 <= serial < 2958466:
+                return None, f"{_show(v)} is not a date — type it as a date, e.g. 2026-11-27"
+            stamp = _EXCEL_EPOCH + dt.timedelta(days=serial)
+            stamp = stamp.replace(microsecond=0) + dt.timedelta(seconds=round(stamp.microsecond / 1e6))
+            return (stamp if serial % 1 else stamp.date()), None
+        if isinstance(v, dt.time | dt.timedelta):
+            return None, f"{_show(v)} is a time without a date — type the date too"
+        if not isinstance(v, str):
+            return None, f"{_show(v)} is not a date"
+        return self._text_date(v)
+
+    def date(self, v: Value) -> Parsed:
+        d, problem = self.datetime(v)
+        if isinstance(d, dt.datetime):
+            d = d.date()
+        return d, problem
+
+    def _text_date(self, v: str) -> Parsed:
+        s = v.strip()
+        if not s:
+            return None, None
+        bad = f"{_show(v)} is not a date — use a date cell or 2026-11-27"
+        m = _ISO_DATE.match(s)
+        if m:
+            y, mo, d = int(m[1]), int(m[2]), int(m[3])
+        else:
+            m = _TEXT_DATE.match(s)
+            if not m:
+                return None, bad
+            a, b, c = int(m[1]), int(m[2]), int(m[3])
+            if self.date_order == "DMY":
+                d, mo, y = a, b, c
+            elif self.date_order == "MDY":
+                mo, d, y = a, b, c
+            else:
+                y, mo, d = a, b, c
+            if len(m[1 if self.date_order == "YMD" else 3]) != 4:
+                return None, f"{_show(v)} has no four-digit year — write the year in full, e.g. 27/11/2026"
+        y = self._year(y)
+        try:
+            if m[4] is not None:
+                return dt.datetime(y, mo, d, int(m[4]), int(m[5]), int(m[6] or 0)), None
+            return dt.date(y, mo, d), None
+        except ValueError:
+            order = {"DMY": "day/month/year", "MDY": "month/day/year", "YMD": "year-month-day"}[self.date_order]
+            return None, f"{_show(v)} is not a valid date (read as {order}; set [pipeline] date_order if wrong)"
+
+    def _year(self, y: int) -> int:
+        if self.buddhist_era == "yes" or (self.buddhist_era == "auto" and y >= 2400):
+            return y - 543
+        return y
+
+    def _era(self, d: dt.date) -> dt.date:
+        y = self._year(d.year)
+        return d if y == d.year else _replace_year(d, y)
+
+    def _era_dt(self, d: dt.datetime) -> dt.datetime:
+        y = self._year(d.year)
+        return d if y == d.year else _replace_year(d, y)
+
+
+def _replace_year(d: Any, year: int) -> Any:
+    try:
+        return d.replace(year=year)
+    except ValueError:  # 29 February of a B.E. year that is not a leap year in C.E.
+        return d.replace(year=year, day=28)
+
+
+def _error_problem(v: CellError) -> str:
+    if v:
+        return f"holds the Excel error {v} — fix the formula or type the value"
+    return "is a formula with no saved result — open and save the workbook in Excel, or type the value"
+
+
+def _show(v: Value) -> str:
+    text = repr(v) if not isinstance(v, str) else f"'{v}'"
+    return text if len(text) <= 60 else text[:57] + "…'"
+
+
+# ---------------------------------------------------------------- rows
+
+
+def read_rows(tab: str, rows: Iterable[tuple[int, list[Value]]], config: Config) -> tuple[Layout, list[Row]]:
+    """Header row = first non-empty row; every later non-blank row becomes a :class:`Row`."""
+    it = iter(rows)
+    for number, values in it:
+        if any(not _blank(v) for v in values):
+            layout = map_headers(tab, number, values, config)
+            break
+    else:
+        raise SourceError(f"the {tab} tab is empty — put the header row (Prospect, Stage, …) on top")
+    return layout, list(_rows(layout, it, config))
+
+
+def _blank(v: Value) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip() and not isinstance(v, CellError))
+
+
+def _rows(layout: Layout, it: Iterator[tuple[int, list[Value]]], config: Config) -> Iterator[Row]:
+    parser = Parser(config)
+    plan = [(name, col, parser.kinds[FIELD_SPECS[name][0]]) for name, col in layout.columns.items()]
+    extras = list(layout.extras.items())
+    for number, values in it:
+        n = len(values)
+        if all(_blank(v) for v in values):
+            continue
+        row = Row(number)
+        for name, col, read in plan:
+            raw = values[col] if col < n else None
+            if raw is None or raw == "":
+                if name in ("decision_maker", "info_requested", "do_not_contact") and not isinstance(raw, CellError):
+                    setattr(row, name, False)
+                    continue
+                if not isinstance(raw, CellError):
+                    continue
+            value, problem = read(raw)
+            if problem is not None:
+                row.bad.append(BadValue(name, col, problem))
+            if value is not None:
+                setattr(row, name, value)
+        for col, header in extras:
+            raw = values[col] if col < n else None
+            if isinstance(raw, str) and _CONTROL.search(raw):
+                raw = _CONTROL.sub("", raw)
+            row.extra[header] = None if isinstance(raw, CellError) else raw
+        yield row
+
+
+# ---------------------------------------------------------------- quotas
+
+
+@dataclass(frozen=True, slots=True)
+class Quotas:
+    by_owner: dict[str, Decimal]
+    problems: list[tuple[str, int, str]]  # (cell, row, message)
+
+    @property
+    def total(self) -> Decimal | None:
+        return sum(self.by_owner.values(), Decimal(0)) if self.by_owner else None
+
+
+def read_quotas(tab: str, rows: Iterable[tuple[int, list[Value]]], config: Config) -> Quotas:
+    """The optional Quotas tab (SPEC 4.3): columns Owner and Quota."""
+    parser = Parser(config)
+    by_owner: dict[str, Decimal] = {}
+    problems: list[tuple[str, int, str]] = []
+    it = iter(rows)
+    owner_col = quota_col = -1
+    for number, values in it:
+        if any(not _blank(v) for v in values):
+            keys = [normalize_header(str(v)) if v is not None else "" for v in values]
+            if "owner" not in keys or "quota" not in keys:
+                found = ", ".join(repr(str(v)) for v in values if not _blank(v))
+                raise SourceError(
+                    f"the {tab} tab needs an 'Owner' and a 'Quota' column in its header row {number} "
+                    f"(found: {found}) — fix the headers, or rename the tab if it is not a quota list"
+                )
+            owner_col, quota_col = keys.index("owner"), keys.index("quota")
+            break
+    else:
+        return Quotas({}, [])
+    for number, values in it:
+        owner, _ = parser.text(values[owner_col] if owner_col < len(values) else None)
+        raw = values[quota_col] if quota_col < len(values) else None
+        if owner is None and _blank(raw):
+            continue
+        cell = f"{tab}!{col_letter(quota_col)}{number}"
+        if owner is None:
+            problems.append(
+                (f"{tab}!{col_letter(owner_col)}{number}", number, "quota with no owner — add the owner's name")
+            )
+            continue
+        amount, problem = parser.amount(raw)
+        if problem or amount is None:
+            problems.append((cell, number, f"quota for {owner} {problem or 'is empty'} — type the amount"))
+            continue
+        if owner in by_owner:
+            problems.append((cell, number, f"{owner} is listed twice on the {tab} tab; the first quota is used"))
+            continue
+        by_owner[owner] = amount
+    return Quotas(by_owner, problems)

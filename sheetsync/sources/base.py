@@ -1,0 +1,62 @@
+"""What every backend offers: tab titles, rows of raw values, and writing grids back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from ..grid import Grid, Value
+
+
+class CellError(str):
+    """An Excel error cell (``#N/A``, ``#REF!``…); the empty string is a formula with no saved result.
+
+    A ``str`` subclass so it flows through rows like any text, while the
+    parser can still tell an error from a cell that really holds that text.
+    """
+
+    __slots__ = ()
+
+
+class Book(Protocol):
+    """An opened spreadsheet.
+
+    ``rows`` yields ``(row_number, values)`` for every row of a tab that has a
+    value, with 1-based sheet row numbers, values indexed from column A, and
+    merged ranges already filled (every covered cell carries the range's
+    value).  Raw values are what the backend reads: ``str``, ``int``,
+    ``float``, ``bool``, ``date``/``datetime``, or ``None`` for empty; an
+    Excel error cell is the error's text (``"#N/A"``).
+    """
+
+    #: How messages name this source (a path or a spreadsheet key).
+    location: str
+    #: Whether ``write`` can work (False for .xls/.xlsb/.ods).
+    writable: bool
+
+    def titles(self) -> list[str]:
+        """Tab titles in workbook order."""
+        ...
+
+    def rows(self, title: str) -> Iterator[tuple[int, list[Value]]]:
+        """Rows of the tab whose title is exactly ``title`` (as listed by ``titles``)."""
+        ...
+
+    def write(self, grids: Sequence[Grid]) -> None:
+        """Create or replace each grid's tab (matched case-insensitively), atomically.
+
+        Never touches any other tab.  Raises ``WriteRefused`` (exit 4) when the
+        write isn't safe, ``SourceError`` when the format can't be written.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+def find_title(titles: Sequence[str], wanted: str) -> str | None:
+    """The tab title matching ``wanted`` case-insensitively (as Excel and Google do)."""
+    key = wanted.casefold()
+    for title in titles:
+        if title.casefold() == key:
+            return title
+    return None

@@ -1,0 +1,262 @@
+"""Read Excel and OpenDocument workbooks with python-calamine; write back through the package writer.
+
+python-calamine reads every cell fast but reports Excel error cells (``#N/A``)
+and formulas without a saved result as empty.  For ``.xlsx``/``.xlsm`` a
+byte-level scan of the sheet's XML finds exactly those cells, so they become
+``bad-value`` findings instead of silently empty cells.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import SourceError
+from ..grid import Grid, Value
+from .base import CellError
+
+READABLE = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+WRITABLE = (".xlsx", ".xlsm")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def open_excel(path: Path) -> ExcelBook:
+    """Open a workbook for reading, or raise a SourceError that says what to do."""
+    if not path.exists():
+        raise SourceError(f"{path} does not exist — check the path, or set `source` in sheetsync.toml")
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder, not a workbook — pass the .xlsx file inside it")
+    suffix = path.suffix.lower()
+    if suffix not in READABLE:
+        hint = " — save it from Excel as .xlsx" if suffix in (".csv", ".tsv", ".txt") else ""
+        raise SourceError(
+            f"{path}: {suffix or 'no extension'} is not a supported format "
+            f"(use {', '.join(READABLE)} or a Google Sheets URL){hint}"
+        )
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise SourceError(f"{path} can't be read ({exc.strerror}) — check its permissions") from None
+    if suffix in (".xlsx", ".xlsm", ".xlsb") and head.startswith(_OLE_MAGIC):
+        raise SourceError(
+            f"{path} is password-protected (encrypted) — save an unprotected copy "
+            "(File → Info → Protect Workbook → remove the password) and point sheetsync at it"
+        )
+    if suffix in (".xlsx", ".xlsm", ".xlsb", ".ods") and not head.startswith(_ZIP_MAGIC):
+        raise SourceError(
+            f"{path} is not a {suffix} workbook (it looks like {'an empty file' if not head else 'text or another'}"
+            " format) — open it in Excel and save it as .xlsx"
+        )
+    if suffix == ".xls" and not head.startswith(_OLE_MAGIC):
+        raise SourceError(f"{path} is not an Excel .xls workbook — open it in Excel and save it as .xlsx")
+    return ExcelBook(path)
+
+
+class ExcelBook:
+    """An Excel/ODS workbook opened with python-calamine."""
+
+    def __init__(self, path: Path) -> None:
+        from python_calamine import CalamineWorkbook
+
+        self.path = path
+        self.location = str(path)
+        self.writable = path.suffix.lower() in WRITABLE
+        self._fingerprint: Any = None
+        if self.writable:
+            from .xlsx_package import fingerprint
+
+            self._fingerprint = fingerprint(path)
+        try:
+            self._wb = CalamineWorkbook.from_path(str(path))
+            self._titles = list(self._wb.sheet_names)
+        except Exception as exc:  # calamine raises several unrelated classes for damaged files
+            raise SourceError(_open_problem(path, exc)) from None
+
+    def titles(self) -> list[str]:
+        return list(self._titles)
+
+    def rows(self, title: str) -> Iterator[tuple[int, list[Value]]]:
+        try:
+            sheet = self._wb.get_sheet_by_name(title)
+            merged = sheet.merged_cell_ranges or []
+            start_row, start_col = sheet.start or (0, 0)
+            it = sheet.iter_rows()
+        except Exception as exc:
+            raise SourceError(f"{self.path}: the {title} tab can't be read ({_clean(exc)})") from None
+        errors = self._error_cells(title) if self.writable else {}
+        return _iter(it, start_row, start_col, merged, errors, title, self.path)
+
+    def write(self, grids: Sequence[Grid]) -> None:
+        if not self.writable:
+            raise SourceError(
+                f"{self.path}: write-back needs an .xlsx or .xlsm workbook ({self.path.suffix} can only be read)"
+                " — save it as .xlsx, or use --dry-run to see the results without writing"
+            )
+        from .xlsx_package import write_tabs
+
+        write_tabs(self.path, grids, expected=self._fingerprint)
+
+    def close(self) -> None:
+        self._wb.close()
+
+    def _error_cells(self, title: str) -> dict[int, dict[int, CellError]]:
+        """Error cells and formulas without a saved value, by 0-based row and column."""
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                part = _sheet_part(zf, title)
+                if part is None:
+                    return {}
+                data = zf.read(part)
+        except (zipfile.BadZipFile, KeyError, OSError):
+            return {}
+        found: dict[int, dict[int, CellError]] = {}
+        if b't="e"' in data:
+            for m in _ERROR_CELL.finditer(data):
+                r, c = _ref(m[1], m[2])
+                found.setdefault(r, {})[c] = CellError(m[3].decode("utf-8", "replace"))
+        if b"<f" in data or b":f" in data:
+            for m in _UNCACHED.finditer(data):
+                r, c = _ref(m[1], m[2])
+                found.setdefault(r, {})[c] = CellError("")
+        return found
+
+
+_P = rb"(?:[A-Za-z_][\w.-]*:)?"
+_ERROR_CELL = re.compile(
+    rb"<"
+    + _P
+    + rb'c r="([A-Z]{1,3})(\d+)"[^>]*?\bt="e"[^>]*>(?:<'
+    + _P
+    + rb"f\b[^>]*(?:/>|>[^<]*</"
+    + _P
+    + rb"f>))?<"
+    + _P
+    + rb"v>([^<]*)</"
+    + _P
+    + rb"v>"
+)
+_UNCACHED = re.compile(
+    rb"<" + _P + rb'c r="([A-Z]{1,3})(\d+)"(?:(?!/>)[^>])*>'
+    rb"<" + _P + rb"f\b[^>]*(?:/>|>[^<]*</" + _P + rb"f>)"
+    rb"(?:<" + _P + rb"v\s*/>|<" + _P + rb"v></" + _P + rb"v>)?</" + _P + rb"c>"
+)
+_SHEET = re.compile(rb"<" + _P + rb"sheet\b([^>]*)/?>")
+_ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
+
+
+def _ref(letters: bytes, digits: bytes) -> tuple[int, int]:
+    col = 0
+    for ch in letters:
+        col = col * 26 + ch - 64
+    return int(digits) - 1, col - 1
+
+
+def _sheet_part(zf: zipfile.ZipFile, title: str) -> str | None:
+    """The zip member of the worksheet titled ``title``, resolved through the workbook's rels."""
+    names = {n.lower(): n for n in zf.namelist()}
+    root = zf.read(names["_rels/.rels"]).decode("utf-8", "replace")
+    m = re.search(
+        r'Target="/?([^"]*)"[^>]*?Type="[^"]*/officeDocument"|Type="[^"]*/officeDocument"[^>]*?Target="/?([^"]*)"', root
+    )
+    if not m:
+        return None
+    wb_part = m[1] or m[2]
+    wb_dir = wb_part.rsplit("/", 1)[0] if "/" in wb_part else ""
+    rels_name = f"{wb_dir}/_rels/{wb_part.rsplit('/', 1)[-1]}.rels".lstrip("/")
+    workbook = zf.read(names[wb_part.lower()])
+    rid = None
+    for sm in _SHEET.finditer(workbook):
+        attrs = _ATTR.findall(sm[1])
+        name = next((v for k, v in attrs if k == b"name"), b"").decode("utf-8")
+        if _unescape(name) == title:
+            rid = next((v for k, v in attrs if k.endswith(b":id")), None)
+            break
+    if rid is None or rels_name.lower() not in names:
+        return None
+    rels = zf.read(names[rels_name.lower()]).decode("utf-8", "replace")
+    for rel in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)/?>", rels):
+        attrs_s = dict(re.findall(r'(\w+)="([^"]*)"', rel[1]))
+        if attrs_s.get("Id") == rid.decode():
+            target = attrs_s.get("Target", "")
+            full = target.lstrip("/") if target.startswith("/") else f"{wb_dir}/{target}".lstrip("/")
+            return names.get(_normalize_path(full).lower())
+    return None
+
+
+def _unescape(text: str) -> str:
+    return html.unescape(text) if "&" in text else text
+
+
+def _normalize_path(path: str) -> str:
+    out: list[str] = []
+    for seg in path.split("/"):
+        if seg == "..":
+            if out:
+                out.pop()
+        elif seg and seg != ".":
+            out.append(seg)
+    return "/".join(out)
+
+
+def _iter(
+    it: Iterator[list[Any]],
+    start_row: int,
+    start_col: int,
+    merged: list[tuple[tuple[int, int], tuple[int, int]]],
+    errors: dict[int, dict[int, CellError]],
+    title: str,
+    path: Path,
+) -> Iterator[tuple[int, list[Value]]]:
+    """Absolute 1-based row numbers, values from column A, merged ranges filled, errors overlaid."""
+    by_start: dict[int, list[tuple[int, int, int]]] = {}
+    for (r0, c0), (r1, c1) in merged:
+        by_start.setdefault(r0, []).append((c0, r1, c1))
+    active: list[tuple[int, int, int, Value]] = []  # (c0, c1, last row, value)
+    pad = [None] * start_col
+    r = start_row - 1
+    try:
+        for values in it:
+            r += 1
+            row: list[Value] = pad + values if start_col else values
+            if r in errors:
+                for c, err in errors[r].items():
+                    if c >= len(row):
+                        row.extend([None] * (c + 1 - len(row)))
+                    row[c] = err
+            if r in by_start:
+                for c0, r1, c1 in by_start[r]:
+                    value = row[c0] if c0 < len(row) else None
+                    active.append((c0, c1, r1, value))
+            if active:
+                active = [a for a in active if a[2] >= r]
+                for c0, c1, _r1, value in active:
+                    if c1 >= len(row):
+                        row.extend([None] * (c1 + 1 - len(row)))
+                    for c in range(c0, c1 + 1):
+                        row[c] = value
+            yield r + 1, row
+    except Exception as exc:
+        if isinstance(exc, GeneratorExit):
+            raise
+        raise SourceError(f"{path}: the {title} tab can't be read ({_clean(exc)})") from None
+
+
+def _open_problem(path: Path, exc: Exception) -> str:
+    name = type(exc).__name__
+    if "Password" in name or "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+        return f"{path} is password-protected — save an unprotected copy and point sheetsync at it"
+    return (
+        f"{path} can't be read as a workbook ({_clean(exc)}) — it may be truncated or damaged; "
+        "open it in Excel and save it again"
+    )
+
+
+def _clean(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] or type(exc).__name__

@@ -1,0 +1,87 @@
+"""Shared fixtures: real workbooks written to tmp_path, the real CLI through CliRunner."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sheetsync.cli import cli
+
+AS_OF = "2026-11-27"
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample_workbooks" / "pipeline.xlsx"
+
+HEADERS = [
+    "Prospect",
+    "Contact",
+    "Email",
+    "Owner",
+    "Stage",
+    "Decision Maker",
+    "Budget",
+    "Expected Close",
+    "Last Contact",
+    "Next Follow-up",
+    "Appointment",
+    "Closed On",
+    "Created",
+]
+
+
+def write_xlsx(
+    path: Path, sheets: dict[str, Sequence[Sequence[Any]]], merges: dict[str, list[str]] | None = None
+) -> Path:
+    """A workbook with one tab per entry; dates become real date cells."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for r, values in enumerate(rows, 1):
+            for c, value in enumerate(values, 1):
+                if value is None:
+                    continue
+                cell = ws.cell(r, c, value)
+                if isinstance(value, dt.datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(value, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+        for rng in (merges or {}).get(title, []):
+            ws.merge_cells(rng)
+    wb.save(path)
+    return path
+
+
+@pytest.fixture
+def make_workbook(tmp_path: Path) -> Callable[..., Path]:
+    """Write a pipeline workbook: rows under HEADERS (or your own header row) into tmp_path."""
+
+    def make(
+        rows: Sequence[Sequence[Any]],
+        headers: Sequence[str] | None = None,
+        name: str = "pipeline.xlsx",
+        extra: dict[str, Sequence[Sequence[Any]]] | None = None,
+        merges: list[str] | None = None,
+    ) -> Path:
+        sheets: dict[str, Sequence[Sequence[Any]]] = {"Pipeline": [list(headers or HEADERS), *rows]}
+        sheets.update(extra or {})
+        return write_xlsx(tmp_path / name, sheets, {"Pipeline": merges or []})
+
+    return make
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., Result]:
+    """Invoke the real CLI; stdout and stderr kept apart."""
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+        runner = CliRunner()
+        return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+
+    return invoke
