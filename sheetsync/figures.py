@@ -158,6 +158,18 @@ class Figures:
         }
 
 
+class _StageLookup(dict[str, Stage]):
+    """Stage by the name as typed in the sheet (case and spacing ignored), memoized per spelling."""
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        super().__init__()
+        self.by_key = {" ".join(s.name.split()).casefold(): s for s in stages}
+
+    def __missing__(self, name: str) -> Stage:
+        stage = self[name] = self.by_key[" ".join(name.split()).casefold()]
+        return stage
+
+
 def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -179,18 +191,21 @@ def compute(
     quotas: Quotas | None = None,
 ) -> Figures:
     start, end = period_bounds(as_of, config.period, config.fiscal_year_start_month)
-    stage_of: dict[str, Stage] = {" ".join(s.name.split()).casefold(): s for s in config.stages}
+    stage_of = _StageLookup(config.stages)
     lines = {s.name: StageLine(s.name, s.probability) for s in config.stages}
     owners: dict[str, OwnerLine] = {}
-    owner_key: dict[str, str] = {}
+
+    by_name: dict[str | None, OwnerLine] = {}
 
     def owner_line(name: str | None) -> OwnerLine:
-        display = name or NO_OWNER
-        key = " ".join(display.split()).casefold()
-        line = owners.get(key)
+        line = by_name.get(name)
         if line is None:
-            line = owners[key] = OwnerLine(display)
-            owner_key[display] = key
+            display = name or NO_OWNER
+            key = " ".join(display.split()).casefold()
+            line = owners.get(key)
+            if line is None:
+                line = owners[key] = OwnerLine(display)
+            by_name[name] = line
         return line
 
     open_count = 0
@@ -207,7 +222,7 @@ def compute(
     for row in rows:
         if row.row in excluded or row.stage is None:
             continue
-        stage = stage_of[" ".join(row.stage.split()).casefold()]
+        stage = stage_of[row.stage]
         included += 1
         amount = row.budget if row.budget is not None else ZERO
         group = stage.group

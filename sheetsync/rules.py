@@ -65,6 +65,7 @@ class _Checker:
         self.as_of = as_of
         self.severity = config.severity
         self.stages = {_norm(s.name): (i, s) for i, s in enumerate(config.stages)}
+        self.stage_cache: dict[str, tuple[int, Stage]] = {}
         self.dm_from = config.stage_index(config.decision_maker_from_stage)
         self.qualified_from = config.stage_index(config.qualified_from_stage)
         middle = [s for s in config.stages if s.group == "middle"]
@@ -122,7 +123,11 @@ class _Checker:
             )
         if row.stage is None:
             return None
-        found = self.stages.get(_norm(row.stage))
+        found = self.stage_cache.get(row.stage)
+        if found is None:
+            found = self.stages.get(_norm(row.stage))
+            if found is not None:
+                self.stage_cache[row.stage] = found
         if found is None:
             names = [s.name for s in self.config.stages]
             close = difflib.get_close_matches(row.stage, names, n=1, cutoff=0.5) or difflib.get_close_matches(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -81,6 +82,22 @@ def resolve_source(config: Config, source: str | None) -> str:
 
 
 def execute(config: Config, opts: Options, progress: Progress | None = None) -> Result:
+    """Run the steps ``opts`` asks for; the garbage collector stays off meanwhile.
+
+    A big pipeline is ~100,000 row objects built in one go and never in a
+    reference cycle; with the collector on, CPython re-scans them again and
+    again as they accumulate, which tripled the time to read 100,000 rows.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _execute(config, opts, progress)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _execute(config: Config, opts: Options, progress: Progress | None) -> Result:
     source = resolve_source(config, opts.source)
     as_of = opts.as_of or today(config)
     writes_tabs = opts.summary and not opts.dry_run

@@ -9,9 +9,10 @@ raise, because no row can be read without fixing them.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -53,6 +54,7 @@ _CURRENCY = re.compile(r"^(?:[A-Za-z]{3}|[฿$€£¥₩₹₫₱])\s*|\s*(?:[A-
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _TEXT_DATE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_INF = float("inf")
 YES = frozenset({"yes", "y", "true", "1", "x", "✓", "✔", "ใช่"})
 NO = frozenset({"no", "n", "false", "0", "ไม่", "ไม่ใช่", ""})
 
@@ -78,6 +80,25 @@ class BadValue:
     message: str
 
 
+class _NoExtra(Mapping[str, Value]):
+    """The empty, immutable ``extra`` every row shares until its sheet has extra columns."""
+
+    def __getitem__(self, key: str) -> Value:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+
+_NO_EXTRA = _NoExtra()
+
+
 @dataclass(slots=True)
 class Row:
     """One prospect as read; a field is None when empty or unreadable."""
@@ -89,21 +110,22 @@ class Row:
     owner: str | None = None
     owner_email: str | None = None
     stage: str | None = None
-    decision_maker: bool | None = None
+    decision_maker: bool | None = False
     budget: Decimal | None = None
     expected_close: dt.date | None = None
     probability: Decimal | None = None
     last_contact: dt.date | None = None
     next_follow_up: dt.date | None = None
     appointment: dt.date | dt.datetime | None = None
-    info_requested: bool | None = None
+    info_requested: bool | None = False
     closed_on: dt.date | None = None
     created_on: dt.date | None = None
     language: str | None = None
-    do_not_contact: bool | None = None
+    do_not_contact: bool | None = False
     notes: str | None = None
-    extra: dict[str, Value] = field(default_factory=dict)
-    bad: list[BadValue] = field(default_factory=list)
+    #: Extra columns by header (shared empty mapping until the sheet has extras: rows are many).
+    extra: Mapping[str, Value] = _NO_EXTRA
+    bad: tuple[BadValue, ...] = ()
 
     @property
     def appointment_date(self) -> dt.date | None:
@@ -249,6 +271,8 @@ class Parser:
         return None, f"{_show(v)} is not yes or no — write yes/no (or ใช่/ไม่)"
 
     def number(self, v: Value) -> Parsed:
+        if type(v) is float and v == v and v not in (_INF, -_INF):
+            return Decimal(repr(v)), None
         if v is None or v == "":
             return None, None
         if isinstance(v, CellError):
@@ -284,6 +308,8 @@ class Parser:
         return (-d if negative else d), None
 
     def amount(self, v: Value) -> Parsed:
+        if type(v) is float and 0 <= v < _INF:
+            return Decimal(repr(v)), None
         d, problem = self.number(v)
         if d is not None and d < 0:
             return None, f"{_show(v)} is a negative budget — budgets are 0 or more"
@@ -414,34 +440,88 @@ def _blank(v: Value) -> bool:
     return v is None or (isinstance(v, str) and not v.strip() and not isinstance(v, CellError))
 
 
+_CACHE_LIMIT = 8192
+_CACHEABLE = (str, dt.date, dt.datetime, CellError)
+_CHUNK = 4096
+_ROW_FIELDS = FIELDS  # Row's positional order after `row`
+_YESNO = frozenset(n for n, spec in FIELD_SPECS.items() if spec[0] == "yesno")
+
+
 def _rows(layout: Layout, it: Iterator[tuple[int, list[Value]]], config: Config) -> Iterator[Row]:
+    """Parse rows a chunk at a time, column by column.
+
+    This is the hot loop of a big sync: working on a column at a time lets
+    each cell cost one dictionary look-up when its value was seen before
+    (stages, owners, dates, yes/no repeat endlessly), and Row objects are
+    built by ``map`` instead of attribute by attribute.
+    """
     parser = Parser(config)
-    plan = [(name, col, parser.kinds[FIELD_SPECS[name][0]]) for name, col in layout.columns.items()]
+    readers = {name: _ColumnReader(parser.kinds[FIELD_SPECS[name][0]], name in _YESNO) for name in layout.columns}
     extras = list(layout.extras.items())
-    for number, values in it:
-        n = len(values)
-        if all(_blank(v) for v in values):
+    while True:
+        raw_chunk = list(itertools.islice(it, _CHUNK))
+        if not raw_chunk:
+            return
+        chunk = [(n, v) for n, v in raw_chunk if any(v) or any(x is not None and x != "" for x in v)]
+        if not chunk:
             continue
-        row = Row(number)
-        for name, col, read in plan:
-            raw = values[col] if col < n else None
-            if raw is None or raw == "":
-                if name in ("decision_maker", "info_requested", "do_not_contact") and not isinstance(raw, CellError):
-                    setattr(row, name, False)
-                    continue
-                if not isinstance(raw, CellError):
-                    continue
-            value, problem = read(raw)
-            if problem is not None:
-                row.bad.append(BadValue(name, col, problem))
-            if value is not None:
-                setattr(row, name, value)
-        for col, header in extras:
-            raw = values[col] if col < n else None
-            if isinstance(raw, str) and _CONTROL.search(raw):
-                raw = _CONTROL.sub("", raw)
-            row.extra[header] = None if isinstance(raw, CellError) else raw
-        yield row
+        numbers = [n for n, _ in chunk]
+        columns = list(itertools.zip_longest(*(v for _, v in chunk)))
+        size = len(chunk)
+        per_field: list[Iterable[Any]] = []
+        problems: list[tuple[int, BadValue]] = []
+        for name in _ROW_FIELDS:
+            col = layout.columns.get(name)
+            if col is None:
+                per_field.append(itertools.repeat(False if name in _YESNO else None, size))
+                continue
+            cells = columns[col] if col < len(columns) else (None,) * size
+            per_field.append(readers[name].read(cells, name, col, problems))
+        rows = list(map(Row, numbers, *per_field))
+        for i, bad in problems:
+            rows[i].bad = (*rows[i].bad, bad)
+        if extras:
+            for row, (_n, values) in zip(rows, chunk, strict=True):
+                n = len(values)
+                extra: dict[str, Value] = {}
+                row.extra = extra
+                for col, header in extras:
+                    raw = values[col] if col < n else None
+                    if type(raw) is str and _CONTROL.search(raw):
+                        raw = _CONTROL.sub("", raw)
+                    extra[header] = None if type(raw) is CellError else raw
+        for row, (_n, values) in zip(rows, chunk, strict=True):
+            if row.prospect is None and row.stage is None and not row.bad and all(_blank(v) for v in values):
+                continue  # only spaces: a blank row
+            yield row
+
+
+class _ColumnReader:
+    """One column's reader with a memo of values already seen (value, problem)."""
+
+    __slots__ = ("blank", "cache", "parse")
+
+    def __init__(self, parse: Callable[[Value], Parsed], yesno: bool) -> None:
+        self.parse = parse
+        self.blank: Parsed = (False if yesno else None, None)
+        self.cache: dict[Any, Parsed] = {None: self.blank, "": self.blank}
+
+    def read(self, cells: Sequence[Value], name: str, col: int, problems: list[tuple[int, BadValue]]) -> list[Any]:
+        cache = self.cache
+        miss = self.miss
+        parsed = [cache[v] if v in cache else miss(v) for v in cells]
+        out, found = zip(*parsed, strict=True)
+        if found.count(None) != len(found):
+            problems.extend((i, BadValue(name, col, p)) for i, p in enumerate(found) if p is not None)
+        return out  # type: ignore[return-value]
+
+    def miss(self, v: Value) -> Parsed:
+        if type(v) is str and not v.strip():
+            return self.blank
+        parsed = self.parse(v)
+        if type(v) in _CACHEABLE and len(self.cache) < _CACHE_LIMIT:
+            self.cache[v] = parsed
+        return parsed
 
 
 # ---------------------------------------------------------------- quotas

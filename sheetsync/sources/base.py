@@ -17,6 +17,17 @@ class CellError(str):
 
     __slots__ = ()
 
+    # Never equal to (or hashed like) plain text, so value caches can't confuse
+    # an error cell with a cell that holds the same characters.
+    def __eq__(self, other: object) -> bool:
+        return type(other) is CellError and str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(("CellError", str(self)))
+
 
 class Book(Protocol):
     """An opened spreadsheet.
