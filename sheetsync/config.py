@@ -244,6 +244,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
 
     if "stages" in data:
         kw["stages"] = c.stages(data["stages"])
+        kw.update(_option_fallbacks(kw["stages"]))
     stage_names = {s.name.casefold() for s in kw.get("stages", DEFAULT_STAGES)}
 
     rules = c.table("rules", data.get("rules", {}))
@@ -305,6 +306,23 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         gkw["endpoint"] = endpoint
     kw["google"] = Google(**gkw)
     return Config(**kw)
+
+
+def _option_fallbacks(stages: tuple[Stage, ...]) -> dict[str, str]:
+    """Rule thresholds for a custom stage list that lacks Appointment or Qualified.
+
+    The decision-maker rule starts at the first middle-group stage (where
+    meetings begin), else the first late one; the budget and timeline rules
+    at the second stage, as Qualified is in the default list.
+    """
+    names = {s.name.casefold() for s in stages}
+    out: dict[str, str] = {}
+    if "appointment" not in names:
+        start = next((s for g in ("middle", "late", "won") for s in stages if s.group == g), stages[-1])
+        out["decision_maker_from_stage"] = start.name
+    if "qualified" not in names:
+        out["qualified_from_stage"] = stages[min(1, len(stages) - 1)].name
+    return out
 
 
 def _rel(base: Path, value: str) -> Path:
@@ -407,4 +425,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return names.get(type(value), type(value).__name__) + (f" ({value!r})" if not isinstance(value, dict) else "")
-

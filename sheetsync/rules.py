@@ -193,7 +193,8 @@ class _Checker:
                 if ref is not None and (as_of - ref).days > stage.stale_after_days:
                     days = (as_of - ref).days
                     since = "last contact" if ref_field == "last_contact" else "created, never contacted"
-                    self.out.stale.add(row.row)
+                    if self.severity["stale"] != "off":
+                        self.out.stale.add(row.row)
                     self.add(
                         "stale",
                         row,

@@ -50,7 +50,13 @@ EXCEL_TEXT_LIMIT = 32767
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\]+$")
-_CURRENCY = re.compile(r"^(?:[A-Za-z]{3}|[฿$€£¥₩₹₫₱])\s*|\s*(?:[A-Za-z]{3}|[฿$€£¥₩₹₫₱]|บาท)$")
+CURRENCY_CODES = (
+    "THB|USD|EUR|GBP|JPY|CNY|HKD|SGD|MYR|IDR|VND|PHP|INR|KRW|TWD|AUD|NZD|CAD|CHF|SEK|NOK|DKK|AED|SAR|LAK|MMK|KHR"
+)
+_CURRENCY = re.compile(
+    rf"^(?:(?:{CURRENCY_CODES})(?![A-Za-z])|[฿$€£¥₩₹₫₱])\s*|\s*(?:(?<![A-Za-z])(?:{CURRENCY_CODES})|[฿$€£¥₩₹₫₱]|บาท)$",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _TEXT_DATE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
@@ -156,10 +162,12 @@ class Layout:
 def map_headers(tab: str, header_row: int, values: list[Value], config: Config) -> Layout:
     """Find each field's column by header (aliases, case and spacing ignored; ``[columns]`` wins)."""
     wanted: dict[str, str] = {}
+    for name, header in config.columns.items():  # your headers first: they beat any alias
+        wanted[normalize_header(header)] = name
     for name, (_kind, default, aliases) in FIELD_SPECS.items():
-        override = config.columns.get(name)
-        for header in (override,) if override else (default, *aliases):
-            wanted.setdefault(normalize_header(header), name)
+        if name not in config.columns:
+            for header in (default, *aliases):
+                wanted.setdefault(normalize_header(header), name)
     headers = tuple("" if v is None else str(v).strip() for v in values)
     seen: dict[str, int] = {}
     columns: dict[str, int] = {}
@@ -316,6 +324,8 @@ class Parser:
         return d, problem
 
     def percent(self, v: Value) -> Parsed:
+        if isinstance(v, CellError):
+            return None, _error_problem(v)
         s = v.strip() if isinstance(v, str) else v
         had_sign = isinstance(s, str) and s.endswith("%")
         d, problem = self.number(s[:-1] if had_sign and isinstance(s, str) else s)
@@ -365,6 +375,7 @@ class Parser:
             return None, None
         bad = f"{_show(v)} is not a date — use a date cell or 2026-11-27"
         m = _ISO_DATE.match(s)
+        iso = m is not None
         if m:
             y, mo, d = int(m[1]), int(m[2]), int(m[3])
         else:
@@ -386,6 +397,8 @@ class Parser:
                 return dt.datetime(y, mo, d, int(m[4]), int(m[5]), int(m[6] or 0)), None
             return dt.date(y, mo, d), None
         except ValueError:
+            if iso:
+                return None, f"{_show(v)} is not a valid date (year-month-day) — check the month and day"
             order = {"DMY": "day/month/year", "MDY": "month/day/year", "YMD": "year-month-day"}[self.date_order]
             return None, f"{_show(v)} is not a valid date (read as {order}; set [pipeline] date_order if wrong)"
 

@@ -85,12 +85,22 @@ class ExcelBook:
         try:
             sheet = self._wb.get_sheet_by_name(title)
             merged = sheet.merged_cell_ranges or []
-            start_row, start_col = sheet.start or (0, 0)
+            # python-calamine's iter_rows() starts at the sheet's first row but at the
+            # first *used* column: pad columns, never rows.
+            start_col = (sheet.start or (0, 0))[1]
             it = sheet.iter_rows()
         except Exception as exc:
             raise SourceError(f"{self.path}: the {title} tab can't be read ({_clean(exc)})") from None
-        errors = self._error_cells(title) if self.writable else {}
-        return _iter(it, start_row, start_col, merged, errors, title, self.path)
+        suffix = self.path.suffix.lower()
+        if self.writable:
+            errors = self._error_cells(title)
+        elif suffix == ".ods":
+            merged, errors = _ods_merges_and_errors(self.path, title)
+        elif suffix == ".xls":
+            errors = _xls_errors(self.path, title)
+        else:
+            errors = {}
+        return _iter(it, start_col, merged, errors, title, self.path)
 
     def write(self, grids: Sequence[Grid]) -> None:
         if not self.writable:
@@ -122,6 +132,8 @@ class ExcelBook:
                 found.setdefault(r, {})[c] = CellError(m[3].decode("utf-8", "replace"))
         if b"<f" in data or b":f" in data:
             for m in _UNCACHED.finditer(data):
+                if b't="str"' in m[3]:
+                    continue  # saved result is the empty string: an empty cell
                 r, c = _ref(m[1], m[2])
                 found.setdefault(r, {})[c] = CellError("")
         return found
@@ -142,7 +154,7 @@ _ERROR_CELL = re.compile(
     + rb"v>"
 )
 _UNCACHED = re.compile(
-    rb"<" + _P + rb'c r="([A-Z]{1,3})(\d+)"(?:(?!/>)[^>])*>'
+    rb"<" + _P + rb'c r="([A-Z]{1,3})(\d+)"((?:(?!/>)[^>])*)>'
     rb"<" + _P + rb"f\b[^>]*(?:/>|>[^<]*</" + _P + rb"f>)"
     rb"(?:<" + _P + rb"v\s*/>|<" + _P + rb"v></" + _P + rb"v>)?</" + _P + rb"c>"
 )
@@ -206,24 +218,31 @@ def _normalize_path(path: str) -> str:
 
 def _iter(
     it: Iterator[list[Any]],
-    start_row: int,
     start_col: int,
     merged: list[tuple[tuple[int, int], tuple[int, int]]],
     errors: dict[int, dict[int, CellError]],
     title: str,
     path: Path,
 ) -> Iterator[tuple[int, list[Value]]]:
-    """Absolute 1-based row numbers, values from column A, merged ranges filled, errors overlaid."""
+    """1-based row numbers, values from column A, merged ranges filled down, errors overlaid.
+
+    A merged range's value counts for every cell it covers (an Owner merged
+    over that owner's rows), except on the header row, where a header merged
+    over two columns stays one header.  A row that is blank apart from a
+    range merged down into it stays blank.
+    """
     by_start: dict[int, list[tuple[int, int, int]]] = {}
     for (r0, c0), (r1, c1) in merged:
         by_start.setdefault(r0, []).append((c0, r1, c1))
     active: list[tuple[int, int, int, Value]] = []  # (c0, c1, last row, value)
     pad = [None] * start_col
-    r = start_row - 1
+    r = -1
+    header_seen = False
     try:
         for values in it:
             r += 1
             row: list[Value] = pad + values if start_col else values
+            blank = not any(row)
             if r in errors:
                 for c, err in errors[r].items():
                     if c >= len(row):
@@ -235,16 +254,87 @@ def _iter(
                     active.append((c0, c1, r1, value))
             if active:
                 active = [a for a in active if a[2] >= r]
-                for c0, c1, _r1, value in active:
-                    if c1 >= len(row):
-                        row.extend([None] * (c1 + 1 - len(row)))
-                    for c in range(c0, c1 + 1):
-                        row[c] = value
+                if not blank:
+                    for c0, c1, _r1, value in active:
+                        last = c1 if header_seen else c0
+                        if last >= len(row):
+                            row.extend([None] * (last + 1 - len(row)))
+                        for c in range(c0, last + 1):
+                            row[c] = value
+            header_seen = header_seen or not blank
             yield r + 1, row
     except Exception as exc:
         if isinstance(exc, GeneratorExit):
             raise
         raise SourceError(f"{path}: the {title} tab can't be read ({_clean(exc)})") from None
+
+
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+_ODS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
+
+
+def _ods_merges_and_errors(path: Path, title: str) -> tuple[list[Any], dict[int, dict[int, CellError]]]:
+    """Merged ranges and error cells of an .ods sheet, which python-calamine doesn't report."""
+    import xml.etree.ElementTree as ET  # read-only parse; nothing is ever written back from it
+
+    merges: list[Any] = []
+    errors: dict[int, dict[int, CellError]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("content.xml") as fh:
+            in_table = False
+            r = c = 0
+            for event, el in ET.iterparse(fh, events=("start", "end")):
+                tag = el.tag
+                if tag == _ODS_TABLE + "table":
+                    if event == "start":
+                        in_table = el.get(_ODS_TABLE + "name") == title
+                        r = 0
+                    elif in_table:
+                        break
+                    continue
+                if not in_table:
+                    if event == "end":
+                        el.clear()
+                    continue
+                if tag == _ODS_TABLE + "table-row":
+                    if event == "start":
+                        c = 0
+                    else:
+                        r += int(el.get(_ODS_TABLE + "number-rows-repeated", "1"))
+                        el.clear()
+                elif tag in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell") and event == "end":
+                    rows_span = int(el.get(_ODS_TABLE + "number-rows-spanned", "1"))
+                    cols_span = int(el.get(_ODS_TABLE + "number-columns-spanned", "1"))
+                    if rows_span > 1 or cols_span > 1:
+                        merges.append(((r, c), (r + rows_span - 1, c + cols_span - 1)))
+                    if el.get(_ODS_CALCEXT + "value-type") == "error":
+                        errors.setdefault(r, {})[c] = CellError("".join(el.itertext()).strip() or "#VALUE!")
+                    c += int(el.get(_ODS_TABLE + "number-columns-repeated", "1"))
+    except (zipfile.BadZipFile, KeyError, OSError, ET.ParseError):
+        return [], {}
+    return merges, errors
+
+
+def _xls_errors(path: Path, title: str) -> dict[int, dict[int, CellError]]:
+    """Error cells of an .xls sheet (python-calamine reads them as empty) through xlrd."""
+    import xlrd
+
+    errors: dict[int, dict[int, CellError]] = {}
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+        sheet = book.sheet_by_name(title)
+        for r in range(sheet.nrows):
+            types = sheet.row_types(r)
+            if xlrd.XL_CELL_ERROR in types:
+                for c, kind in enumerate(types):
+                    if kind == xlrd.XL_CELL_ERROR:
+                        code = sheet.cell_value(r, c)
+                        errors.setdefault(r, {})[c] = CellError(xlrd.error_text_from_code.get(code, "#VALUE!"))
+        book.release_resources()
+    except Exception:  # xlrd is only a second opinion on error cells; calamine already read the values
+        return {}
+    return errors
 
 
 def _open_problem(path: Path, exc: Exception) -> str:
