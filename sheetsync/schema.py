@@ -554,6 +554,7 @@ def read_quotas(tab: str, rows: Iterable[tuple[int, list[Value]]], config: Confi
     """The optional Quotas tab (SPEC 4.3): columns Owner and Quota."""
     parser = Parser(config)
     by_owner: dict[str, Decimal] = {}
+    seen: dict[str, str] = {}
     problems: list[tuple[str, int, str]] = []
     it = iter(rows)
     owner_col = quota_col = -1
@@ -585,8 +586,16 @@ def read_quotas(tab: str, rows: Iterable[tuple[int, list[Value]]], config: Confi
         if problem or amount is None:
             problems.append((cell, number, f"quota for {owner} {problem or 'is empty'} — type the amount"))
             continue
-        if owner in by_owner:
-            problems.append((cell, number, f"{owner} is listed twice on the {tab} tab; the first quota is used"))
+        key = normalize_header(owner)  # owners match case- and space-insensitively, as in the figures
+        if key in seen:
+            problems.append(
+                (
+                    cell,
+                    number,
+                    f"{owner} is listed twice on the {tab} tab (also as {seen[key]!r}); the first quota is used",
+                )
+            )
             continue
+        seen[key] = owner
         by_owner[owner] = amount
     return Quotas(by_owner, problems)
