@@ -1,0 +1,836 @@
+"""A fake Google Sheets API v4 and OAuth2 token endpoint, served over real HTTP for tests.
+
+It implements what sheetsync calls, with the real API's rules where they
+bite: the bearer token must come from the token endpoint (which checks the
+service account's signed JWT and its scope), sharing decides 403s,
+``batchUpdate`` is all-or-nothing, writes past a tab's grid are refused with
+Google's "exceeds grid limits" error, a new tab is 1,000 × 26, and values are
+rendered per ``valueRenderOption``/``dateTimeRenderOption`` (so a client that
+forgets ``UNFORMATTED_VALUE`` gets strings back, as it would from Google).
+
+Every request is logged by kind (``token``, ``metadata``, ``batchGet``,
+``batchUpdate``) so tests can assert the request budget, and faults can be
+queued: an error status (with ``Retry-After``), a hang before answering, or a
+stall after applying (the response is lost, the write is not).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import dataclasses
+import datetime as dt
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+SCOPE = "https://www.googleapis.com/auth/spreadsheets"
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+MAX_CELLS = 10_000_000
+MAX_CELL_CHARS = 50_000
+_EPOCH = dt.datetime(1899, 12, 30)
+
+_STATUS = {
+    400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
+    401: (
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or "
+        "other valid authentication credential.",
+    ),
+    403: ("PERMISSION_DENIED", "The caller does not have permission"),
+    404: ("NOT_FOUND", "Requested entity was not found."),
+    429: (
+        "RESOURCE_EXHAUSTED",
+        "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user' "
+        "of service 'sheets.googleapis.com' for consumer 'project_number:1234567890'.",
+    ),
+    500: ("INTERNAL", "Internal error encountered."),
+    502: ("UNAVAILABLE", "Bad gateway."),
+    503: ("UNAVAILABLE", "The service is currently unavailable."),
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, message: str | None = None) -> None:
+        status, default = _STATUS.get(code, ("UNKNOWN", "Unknown error."))
+        super().__init__(message or default)
+        self.code, self.status, self.message = code, status, message or default
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "status": self.status}}
+
+
+# --- model --------------------------------------------------------------------
+
+
+def serial(value: dt.date) -> float:
+    if isinstance(value, dt.datetime):
+        delta = value - _EPOCH
+        return delta.days + delta.seconds / 86400
+    return float((value - _EPOCH.date()).days)
+
+
+def cell_data(value: Any) -> dict[str, Any]:
+    """How a seeded Python value is stored: as a user would have typed it."""
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, dt.datetime):
+        return {
+            "userEnteredValue": {"numberValue": serial(value)},
+            "userEnteredFormat": {"numberFormat": {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}},
+        }
+    if isinstance(value, dt.date):
+        return {
+            "userEnteredValue": {"numberValue": serial(value)},
+            "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}},
+        }
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+@dataclass
+class Sheet:
+    sheet_id: int
+    title: str
+    rows: int = 1000
+    columns: int = 26
+    #: (row, column), 0-based → CellData as the API spells it (userEnteredValue, userEnteredFormat).
+    cells: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    merges: list[dict[str, int]] = field(default_factory=list)
+    widths: dict[int, int] = field(default_factory=dict)
+    sheet_type: str = "GRID"
+
+    def copy(self) -> Sheet:
+        return dataclasses.replace(self, cells=dict(self.cells), merges=list(self.merges), widths=dict(self.widths))
+
+    def used(self) -> tuple[int, int]:
+        rows = cols = 0
+        for (r, c), data in self.cells.items():
+            if "userEnteredValue" in data:
+                rows, cols = max(rows, r + 1), max(cols, c + 1)
+        return rows, cols
+
+    def value(self, row: int, column: int) -> Any:
+        """The stored value of a cell: a string, number, bool, or ``{"formula": ...}`` if one was written."""
+        entered = self.cells.get((row, column), {}).get("userEnteredValue")
+        if not entered:
+            return None
+        (kind, raw), *_ = entered.items()
+        return {"formula": raw} if kind == "formulaValue" else raw
+
+    def values(self) -> list[list[Any]]:
+        rows, cols = self.used()
+        table = [[self.value(r, c) for c in range(cols)] for r in range(rows)]
+        for row in table:
+            while row and row[-1] is None:
+                row.pop()
+        return table
+
+    def properties(self, index: int) -> dict[str, Any]:
+        props: dict[str, Any] = {"sheetId": self.sheet_id, "title": self.title, "index": index}
+        props["sheetType"] = self.sheet_type
+        if self.sheet_type == "GRID":
+            props["gridProperties"] = {"rowCount": self.rows, "columnCount": self.columns}
+        return props
+
+
+@dataclass
+class Spreadsheet:
+    key: str
+    title: str
+    sheets: list[Sheet]
+    #: Who may read and write / only read (emails); ``None`` means everyone with a token.
+    editors: set[str] | None = None
+    viewers: set[str] = field(default_factory=set)
+
+    def sheet(self, title: str) -> Sheet:
+        for sheet in self.sheets:
+            if sheet.title.casefold() == title.casefold():
+                return sheet
+        raise KeyError(title)
+
+
+@dataclass
+class Fault:
+    kind: str  # token | metadata | batchGet | batchUpdate | api (any Sheets call)
+    status: int | None = None
+    times: int = 1
+    retry_after: str | None = None
+    hang: float = 0.0
+    #: Apply the request, then stall ``hang`` seconds before answering (a lost response).
+    apply_first: bool = False
+    body: Any = None
+    #: Answer with this text/html instead of JSON (a proxy's or captive portal's page).
+    text: str | None = None
+
+
+@dataclass
+class Logged:
+    """One request, logged on arrival (so a request still hanging is already counted)."""
+
+    kind: str
+    method: str
+    path: str
+    params: dict[str, list[str]]
+    body: bytes = b""
+    status: int = 0
+    email: str | None = None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    path: Path
+    email: str
+    info: dict[str, Any]
+
+    @property
+    def key_lines(self) -> list[str]:
+        """The private key's base64 lines: none of them may ever show up in output."""
+        return [line for line in self.info["private_key"].splitlines() if line and not line.startswith("-----")]
+
+
+# --- the server -----------------------------------------------------------------
+
+
+class FakeSheets:
+    """Start with ``with FakeSheets() as fake:``; seed with :meth:`add_spreadsheet`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.accounts: dict[str, rsa.RSAPublicKey] = {}
+        self.users: dict[str, tuple[str, str, str]] = {}  # refresh token → (client id, secret, email)
+        self.reset()
+
+    # lifecycle
+
+    def start(self) -> FakeSheets:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+
+    def __enter__(self) -> FakeSheets:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def token_uri(self) -> str:
+        return self.url + "/token"
+
+    def reset(self) -> None:
+        """Forget spreadsheets, faults, the request log and issued tokens (accounts stay)."""
+        with self._lock:
+            self.spreadsheets: dict[str, Spreadsheet] = {}
+            self.faults: list[Fault] = []
+            self.log: list[Logged] = []
+            self.tokens: dict[str, str] = {}
+            self.scopes: list[str] = []
+            self.generation = getattr(self, "generation", 0) + 1
+
+    # seeding
+
+    def register_service_account(self, email: str, public_key: rsa.RSAPublicKey) -> None:
+        self.accounts[email] = public_key
+
+    def register_user(self, client_id: str, client_secret: str, refresh_token: str, email: str) -> None:
+        self.users[refresh_token] = (client_id, client_secret, email)
+
+    def add_spreadsheet(
+        self,
+        key: str,
+        tabs: Mapping[str, Sequence[Sequence[Any]]],
+        *,
+        title: str = "Pipeline workbook",
+        merges: Mapping[str, Iterable[str]] | None = None,
+        sizes: Mapping[str, tuple[int, int]] | None = None,
+        editors: Iterable[str] | None = None,
+        viewers: Iterable[str] = (),
+        chart_sheets: Iterable[str] = (),
+    ) -> Spreadsheet:
+        """A spreadsheet whose tabs hold ``tabs`` (row lists from A1); merges in A1 notation."""
+        sheets = []
+        for index, (name, rows) in enumerate(tabs.items()):
+            width = max((len(r) for r in rows), default=0)
+            n_rows, n_cols = (sizes or {}).get(name, (max(1000, len(rows)), max(26, width)))
+            sheet = Sheet(sheet_id=index * 1111 if index else 0, title=name, rows=n_rows, columns=n_cols)
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    if value is not None:
+                        sheet.cells[(r, c)] = cell_data(value)
+            for a1 in (merges or {}).get(name, ()):
+                sheet.merges.append(grid_range(sheet.sheet_id, a1))
+            sheets.append(sheet)
+        for name in chart_sheets:
+            sheets.append(Sheet(sheet_id=len(sheets) * 1111, title=name, sheet_type="OBJECT"))
+        book = Spreadsheet(key, title, sheets, set(editors) if editors is not None else None, set(viewers))
+        with self._lock:
+            self.spreadsheets[key] = book
+        return book
+
+    def fail(self, kind: str, status: int | None = None, **options: Any) -> Fault:
+        """Queue a fault for the next ``times`` requests of ``kind``."""
+        fault = Fault(kind, status, **options)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    # inspection
+
+    def count(self, *kinds: str) -> int:
+        with self._lock:
+            return sum(1 for entry in self.log if entry.kind in kinds)
+
+    @property
+    def counts(self) -> Counter[str]:
+        with self._lock:
+            return Counter(entry.kind for entry in self.log)
+
+    def requests(self, kind: str) -> list[Logged]:
+        with self._lock:
+            return [entry for entry in self.log if entry.kind == kind]
+
+    def sheet(self, key: str, title: str) -> Sheet:
+        with self._lock:
+            return self.spreadsheets[key].sheet(title)
+
+    def snapshot(self, key: str) -> list[Sheet]:
+        with self._lock:
+            return copy.deepcopy(self.spreadsheets[key].sheets)
+
+    # request handling (called from handler threads)
+
+    def _take_fault(self, kind: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times > 0 and (fault.kind == kind or (fault.kind == "api" and kind != "token")):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _record(self, entry: Logged) -> None:
+        with self._lock:
+            self.log.append(entry)
+
+    def _sleep(self, seconds: float) -> None:
+        self._stop.wait(seconds)
+
+    def token(self, form: Mapping[str, str]) -> dict[str, Any]:
+        grant = form.get("grant_type")
+        if grant == JWT_GRANT:
+            email, scope = self._check_assertion(form.get("assertion", ""))
+        elif grant == "refresh_token":
+            user = self.users.get(form.get("refresh_token", ""))
+            if user is None or (form.get("client_id"), form.get("client_secret")) != user[:2]:
+                raise TokenError("invalid_grant", "Bad Request")
+            email, scope = user[2], form.get("scope", "")
+        else:
+            raise TokenError("unsupported_grant_type", f"Invalid grant_type: {grant}")
+        token = "ya29.fake-" + secrets.token_urlsafe(32)
+        with self._lock:
+            self.tokens[token] = email
+            self.scopes.append(scope)
+        return {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+
+    def _check_assertion(self, assertion: str) -> tuple[str, str]:
+        try:
+            head, payload, signature = assertion.split(".")
+            header = json.loads(_b64decode(head))
+            claims = json.loads(_b64decode(payload))
+        except ValueError:
+            raise TokenError("invalid_grant", "Invalid JWT: Token must be a short-lived token") from None
+        public_key = self.accounts.get(claims.get("iss", ""))
+        if header.get("alg") != "RS256" or public_key is None:
+            raise TokenError("invalid_grant", "Invalid grant: account not found")
+        try:
+            public_key.verify(_b64decode(signature), f"{head}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            raise TokenError("invalid_grant", "Invalid JWT Signature.") from None
+        now = time.time()
+        # google-auth always names Google's endpoint as the audience, wherever token_uri points.
+        if claims.get("aud") not in (self.token_uri, GOOGLE_TOKEN_AUDIENCE):
+            raise TokenError("invalid_grant", "Invalid JWT: Failed audience check.")
+        if not claims.get("iat", 0) - 300 <= now <= claims.get("exp", 0) + 300:
+            raise TokenError("invalid_grant", "Invalid JWT: Token must be a short-lived token")
+        scope = claims.get("scope", "")
+        if not scope:
+            raise TokenError("invalid_scope", "Empty or missing scope not allowed.")
+        return claims["iss"], scope
+
+    def caller(self, authorization: str | None) -> str:
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        with self._lock:
+            email = self.tokens.get(token)
+        if email is None:
+            raise ApiError(401)
+        return email
+
+    def book(self, key: str, email: str, *, write: bool) -> Spreadsheet:
+        book = self.spreadsheets.get(key)
+        if book is None:
+            raise ApiError(404)
+        allowed = book.editors is None or email in book.editors or (not write and email in book.viewers)
+        if not allowed:
+            raise ApiError(403)
+        return book
+
+    def metadata(self, book: Spreadsheet, params: Mapping[str, list[str]]) -> dict[str, Any]:
+        fields = params.get("fields", [""])[0]
+        sheets = []
+        for index, sheet in enumerate(book.sheets):
+            entry: dict[str, Any] = {"properties": sheet.properties(index)}
+            if sheet.merges and (not fields or "merges" in fields):
+                entry["merges"] = list(sheet.merges)
+            sheets.append(entry)
+        return {"spreadsheetId": book.key, "properties": {"title": book.title}, "sheets": sheets}
+
+    def batch_get(self, book: Spreadsheet, params: Mapping[str, list[str]]) -> dict[str, Any]:
+        render = params.get("valueRenderOption", ["FORMATTED_VALUE"])[0]
+        dates = params.get("dateTimeRenderOption", ["SERIAL_NUMBER"])[0]
+        if params.get("majorDimension", ["ROWS"])[0] != "ROWS":
+            raise ApiError(400, "the fake only serves majorDimension=ROWS")
+        ranges = []
+        for a1 in params.get("ranges", []):
+            title, cells = split_range(a1)
+            if cells:
+                raise ApiError(400, f"the fake serves whole tabs only, not {a1}")
+            try:
+                sheet = book.sheet(title)
+            except KeyError:
+                raise ApiError(400, f"Unable to parse range: {a1}") from None
+            if sheet.sheet_type != "GRID":
+                raise ApiError(400, f"Unable to parse range: {a1}")
+            rows, cols = sheet.used()
+            values = []
+            for r in range(rows):
+                row = [self._render(sheet.cells.get((r, c), {}), render, dates) for c in range(cols)]
+                while row and row[-1] == "":
+                    row.pop()
+                values.append(row)
+            entry: dict[str, Any] = {
+                "range": f"{a1_title(sheet.title)}!A1:{column_letters(sheet.columns)}{sheet.rows}",
+                "majorDimension": "ROWS",
+            }
+            if values:
+                entry["values"] = values
+            ranges.append(entry)
+        return {"spreadsheetId": book.key, "valueRanges": ranges}
+
+    @staticmethod
+    def _render(data: Mapping[str, Any], render: str, dates: str) -> Any:
+        entered = data.get("userEnteredValue")
+        if not entered:
+            return ""
+        (kind, raw), *_ = entered.items()
+        number_type = data.get("userEnteredFormat", {}).get("numberFormat", {}).get("type", "")
+        if kind == "formulaValue":
+            return raw if render == "FORMULA" else "#NAME?"
+        if kind == "numberValue":
+            if number_type.startswith("DATE") and (render == "FORMATTED_VALUE" or dates == "FORMATTED_STRING"):
+                when = _EPOCH + dt.timedelta(days=raw)
+                return when.strftime("%Y-%m-%d" if number_type == "DATE" else "%Y-%m-%d %H:%M")
+            if render == "FORMATTED_VALUE":
+                return f"{raw:,}"
+            return int(raw) if float(raw).is_integer() else raw
+        if kind == "boolValue":
+            return raw if render != "FORMATTED_VALUE" else str(raw).upper()
+        return raw
+
+    def batch_update(self, book: Spreadsheet, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply every request to copies; commit only if all succeed (Google's atomicity)."""
+        sheets = [sheet.copy() for sheet in book.sheets]
+        replies = []
+        for number, request in enumerate(body.get("requests", [])):
+            if not isinstance(request, dict) or len(request) != 1:
+                raise ApiError(400, f"Invalid requests[{number}]: exactly one kind of request expected")
+            (kind, spec), *_ = request.items()
+            handler = getattr(self, f"_do_{kind}", None)
+            if handler is None:
+                raise ApiError(400, f"Invalid JSON payload received. Unknown name \"{kind}\" at 'requests[{number}]'")
+            replies.append(handler(sheets, spec, f"requests[{number}].{kind}"))
+        if sum(s.rows * s.columns for s in sheets if s.sheet_type == "GRID") > MAX_CELLS:
+            raise ApiError(
+                400, "This action would increase the number of cells in the workbook above the limit of 10000000 cells."
+            )
+        book.sheets = sheets
+        return {"spreadsheetId": book.key, "replies": replies}
+
+    @staticmethod
+    def _by_id(sheets: list[Sheet], sheet_id: Any, where: str) -> Sheet:
+        for sheet in sheets:
+            if sheet.sheet_id == sheet_id:
+                return sheet
+        raise ApiError(400, f"Invalid {where}: No grid with id: {sheet_id}")
+
+    def _do_addSheet(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        props = spec.get("properties", {})
+        title = props.get("title") or f"Sheet{len(sheets) + 1}"
+        if any(s.title.casefold() == title.casefold() for s in sheets):
+            raise ApiError(
+                400, f'Invalid {where}: A sheet with the name "{title}" already exists. Please enter another name.'
+            )
+        sheet_id = props.get("sheetId")
+        if sheet_id is None:
+            sheet_id = max((s.sheet_id for s in sheets), default=0) + 1
+        if not isinstance(sheet_id, int) or sheet_id < 0 or any(s.sheet_id == sheet_id for s in sheets):
+            raise ApiError(400, f"Invalid {where}: Sheet with id {sheet_id} already exists or is invalid.")
+        grid = props.get("gridProperties", {})
+        sheet = Sheet(sheet_id, title, int(grid.get("rowCount", 1000)), int(grid.get("columnCount", 26)))
+        sheets.insert(int(props.get("index", len(sheets))), sheet)
+        return {"addSheet": {"properties": sheet.properties(sheets.index(sheet))}}
+
+    def _do_updateSheetProperties(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        props, fields = spec.get("properties", {}), spec.get("fields")
+        if not fields:
+            raise ApiError(400, f"Invalid {where}: fields is required")
+        sheet = self._by_id(sheets, props.get("sheetId"), where)
+        names = {name.strip() for name in fields.split(",")}
+        grid = props.get("gridProperties", {})
+        if names & {"*", "gridProperties", "gridProperties.rowCount"}:
+            sheet.rows = int(grid["rowCount"])
+        if names & {"*", "gridProperties", "gridProperties.columnCount"}:
+            sheet.columns = int(grid["columnCount"])
+        if names & {"*", "title"}:
+            sheet.title = props["title"]
+        sheet.cells = {(r, c): d for (r, c), d in sheet.cells.items() if r < sheet.rows and c < sheet.columns}
+        return {}
+
+    def _do_updateCells(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        fields = spec.get("fields")
+        if not fields:
+            raise ApiError(400, f"Invalid {where}: fields is required")
+        names = {name.strip().split(".")[0] for name in fields.split(",")}
+        if "*" in names:
+            names = {"userEnteredValue", "userEnteredFormat", "note"}
+        unknown = names - {"userEnteredValue", "userEnteredFormat", "note"}
+        if unknown:
+            raise ApiError(400, f"Invalid {where}: the fake doesn't implement fields {sorted(unknown)}")
+        if ("range" in spec) == ("start" in spec):
+            raise ApiError(400, f"Invalid {where}: exactly one of range and start is required")
+        area = spec.get("range") or spec.get("start") or {}
+        sheet = self._by_id(sheets, area.get("sheetId"), where)
+        top = area.get("startRowIndex", area.get("rowIndex", 0))
+        left = area.get("startColumnIndex", area.get("columnIndex", 0))
+        rows = spec.get("rows", [])
+        height = len(rows)
+        width = max((len(row.get("values", [])) for row in rows), default=0)
+        if "range" in spec:
+            bottom, right = area.get("endRowIndex", sheet.rows), area.get("endColumnIndex", sheet.columns)
+        else:
+            bottom, right = top + height, left + width
+        need_bottom, need_right = max(bottom, top + height), max(right, left + width)
+        if need_bottom > sheet.rows or need_right > sheet.columns:
+            # Google names the extent written: the data, or a range's explicit end
+            shown_bottom = max(top + height, area.get("endRowIndex", 0))
+            shown_right = max(left + width, area.get("endColumnIndex", 0))
+            raise ApiError(
+                400,
+                f"Range ('{sheet.title}'!{column_letters(left + 1)}{top + 1}:{column_letters(shown_right)}"
+                f"{shown_bottom}) exceeds grid limits. Max rows: {sheet.rows}, max columns: {sheet.columns}",
+            )
+        if (need_bottom, need_right) != (bottom, right):
+            raise ApiError(400, f"Invalid {where}: the rows don't fit in the given range")
+        if "range" in spec:
+            for cell in [k for k in sheet.cells if top <= k[0] < bottom and left <= k[1] < right]:
+                kept = {k: v for k, v in sheet.cells[cell].items() if k not in names}
+                if kept:
+                    sheet.cells[cell] = kept
+                else:
+                    del sheet.cells[cell]
+        for r, row in enumerate(rows):
+            for c, data in enumerate(row.get("values", [])):
+                self._check_cell(data, where)
+                merged = {k: v for k, v in sheet.cells.get((top + r, left + c), {}).items() if k not in names}
+                merged.update({k: v for k, v in data.items() if k in names and v})
+                if merged:
+                    sheet.cells[(top + r, left + c)] = merged
+                else:
+                    sheet.cells.pop((top + r, left + c), None)
+        return {}
+
+    @staticmethod
+    def _check_cell(data: Mapping[str, Any], where: str) -> None:
+        entered = data.get("userEnteredValue")
+        if entered is None:
+            return
+        kinds = {"stringValue", "numberValue", "boolValue", "formulaValue", "errorValue"}
+        if len(entered) != 1 or not set(entered) <= kinds:
+            raise ApiError(400, f"Invalid {where}: userEnteredValue must set exactly one value")
+        (kind, raw), *_ = entered.items()
+        if kind == "numberValue" and (isinstance(raw, bool) or not isinstance(raw, int | float)):
+            raise ApiError(400, f"Invalid value at '{where}': numberValue must be a number")
+        if kind in ("stringValue", "formulaValue") and len(raw) > MAX_CELL_CHARS:
+            raise ApiError(
+                400, f"Your input contains more than the maximum of {MAX_CELL_CHARS} characters in a single cell."
+            )
+
+    def _do_updateDimensionProperties(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        area = spec.get("range", {})
+        sheet = self._by_id(sheets, area.get("sheetId"), where)
+        if area.get("dimension") != "COLUMNS" or spec.get("fields") != "pixelSize":
+            raise ApiError(400, f"Invalid {where}: the fake only sets column pixelSize")
+        start, end = area.get("startIndex", 0), area.get("endIndex", sheet.columns)
+        if end > sheet.columns:
+            raise ApiError(400, f"Invalid {where}: Invalid dimension range, columns beyond {sheet.columns}")
+        for column in range(start, end):
+            sheet.widths[column] = int(spec["properties"]["pixelSize"])
+        return {}
+
+
+class TokenError(Exception):
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.payload = {"error": error, "error_description": description}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeSheets
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: don't wait 40 ms between
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: pytest shows the request log on failure anyway."""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        parts = urllib.parse.urlsplit(self.path)
+        params = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        kind, key = _route(method, parts.path)
+        fake = self.fake
+        generation = fake.generation
+        entry = Logged(kind, method, parts.path, params, raw)
+        fake._record(entry)
+        fault = fake._take_fault(kind)
+        email: str | None = None
+        status, payload, headers = 200, {}, {}
+        if fault is not None and fault.hang and not fault.apply_first:
+            fake._sleep(fault.hang)
+            if fake.generation != generation:  # the test that queued the hang is over
+                self.close_connection = True
+                return
+        try:
+            if fault is not None and fault.status is not None:
+                if kind == "token":
+                    status, payload = (
+                        fault.status,
+                        fault.body or {"error": "invalid_grant", "error_description": "Invalid JWT Signature."},
+                    )
+                else:
+                    error = ApiError(fault.status)
+                    status, payload = fault.status, fault.body or error.body()
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = fault.retry_after
+            elif kind == "token":
+                payload = fake.token(dict(urllib.parse.parse_qsl(raw.decode())))
+            elif kind == "other":
+                raise ApiError(404, f"The fake has no {method} {parts.path}")
+            else:
+                email = fake.caller(self.headers.get("Authorization"))
+                with fake._lock:
+                    book = fake.book(key, email, write=kind == "batchUpdate")
+                    if kind == "metadata":
+                        payload = fake.metadata(book, params)
+                    elif kind == "batchGet":
+                        payload = fake.batch_get(book, params)
+                    else:
+                        payload = fake.batch_update(book, _strict_json(raw))
+        except TokenError as exc:
+            status, payload = 400, exc.payload
+        except ApiError as exc:
+            status, payload = exc.code, exc.body()
+        entry.status, entry.email = status, email
+        if fault is not None and fault.hang and fault.apply_first:
+            fake._sleep(fault.hang)
+        if fault is not None and fault.text is not None:
+            self._answer(status, fault.text.encode(), headers, "text/html; charset=UTF-8")
+        else:
+            self._answer(status, json.dumps(payload).encode(), headers, "application/json; charset=UTF-8")
+
+    def _answer(self, status: int, data: bytes, headers: Mapping[str, str], content_type: str) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting: that was the point
+
+
+_PATHS = [
+    ("GET", re.compile(r"^/v4/spreadsheets/([^/:]+)$"), "metadata"),
+    ("GET", re.compile(r"^/v4/spreadsheets/([^/:]+)/values:batchGet$"), "batchGet"),
+    ("POST", re.compile(r"^/v4/spreadsheets/([^/:]+):batchUpdate$"), "batchUpdate"),
+]
+
+
+def _route(method: str, path: str) -> tuple[str, str]:
+    if method == "POST" and path == "/token":
+        return "token", ""
+    for verb, pattern, kind in _PATHS:
+        match = pattern.match(urllib.parse.unquote(path))
+        if verb == method and match:
+            return kind, match.group(1)
+    return "other", ""
+
+
+def _strict_json(raw: bytes) -> Any:
+    """Google rejects NaN and Infinity, so the fake does too."""
+
+    def refuse(constant: str) -> Any:
+        raise ApiError(400, f"Invalid JSON payload received. Unexpected token {constant}")
+
+    try:
+        return json.loads(raw or b"{}", parse_constant=refuse)
+    except ValueError:
+        raise ApiError(400, "Invalid JSON payload received.") from None
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- A1 helpers -------------------------------------------------------------------
+
+
+def column_letters(number: int) -> str:
+    """1 → A, 27 → AA."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def a1_title(title: str) -> str:
+    return title if re.fullmatch(r"[A-Za-z0-9_]+", title) else "'" + title.replace("'", "''") + "'"
+
+
+def split_range(a1: str) -> tuple[str, str]:
+    """``'My ''tab'''!A1:B2`` → (``My 'tab'``, ``A1:B2``)."""
+    if a1.startswith("'"):
+        end = 1
+        while True:
+            end = a1.index("'", end)
+            if a1[end : end + 2] == "''":
+                end += 2
+                continue
+            break
+        return a1[1:end].replace("''", "'"), a1[end + 2 :]
+    title, _, cells = a1.partition("!")
+    return title, cells
+
+
+def grid_range(sheet_id: int, cells: str) -> dict[str, int]:
+    """``A2:A4`` → a GridRange (0-based, end-exclusive)."""
+    first, _, last = cells.partition(":")
+    (r0, c0), (r1, c1) = _cell(first), _cell(last or first)
+    return {
+        "sheetId": sheet_id,
+        "startRowIndex": r0,
+        "endRowIndex": r1 + 1,
+        "startColumnIndex": c0,
+        "endColumnIndex": c1 + 1,
+    }
+
+
+def _cell(a1: str) -> tuple[int, int]:
+    match = re.fullmatch(r"([A-Z]+)(\d+)", a1.upper())
+    assert match, a1
+    column = 0
+    for char in match.group(1):
+        column = column * 26 + ord(char) - 64
+    return int(match.group(2)) - 1, column - 1
+
+
+# --- credentials for tests ----------------------------------------------------------
+
+
+def make_service_account(
+    fake: FakeSheets, directory: Path, email: str, *, token_uri: str | None = None, register: bool = True
+) -> ServiceAccount:
+    """A service-account key file with a fresh RSA key, whose token_uri is the fake's.
+
+    ``register=False`` makes a key the fake has never seen (its signature won't verify).
+    """
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # 2048 in real life; 1024 loads 5x faster
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    info = {
+        "type": "service_account",
+        "project_id": "sheetsync-test",
+        "private_key_id": secrets.token_hex(20),
+        "private_key": pem,
+        "client_email": email,
+        "client_id": "1234567890",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": token_uri or fake.token_uri,
+    }
+    path = directory / "sa.json"
+    path.write_text(json.dumps(info, indent=2))
+    if register:
+        fake.register_service_account(email, key.public_key())
+    return ServiceAccount(path, email, info)
+
+
+def make_authorized_user(fake: FakeSheets, directory: Path, email: str) -> Path:
+    """An authorized-user file (what ``gcloud auth application-default login`` writes)."""
+    client_id, secret, refresh = "client-" + secrets.token_hex(4), secrets.token_hex(8), secrets.token_hex(16)
+    fake.register_user(client_id, secret, refresh, email)
+    path = directory / "authorized_user.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": client_id,
+                "client_secret": secret,
+                "refresh_token": refresh,
+                "token_uri": fake.token_uri,
+            }
+        )
+    )
+    return path
