@@ -101,7 +101,7 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
 
 def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) -> None:
     from .report import as_json as to_json
-    from .report import run_text
+    from .report import problem_lines, run_text
     from .run import Options, execute
 
     config = _config(ctx)
@@ -110,10 +110,12 @@ def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) ->
         result = execute(config, opts, progress=progress)
     if as_json:
         click.echo(to_json(result, command))
+    elif command == "sync" and not sys.stdout.isatty():
+        # cron: silent unless something needs a person; that goes to stderr
+        for line in problem_lines(result):
+            click.echo(line, err=True)
     else:
-        text = run_text(result, command)
-        # With --json nothing but JSON goes to stdout; otherwise the report is the output.
-        click.echo(text)
+        click.echo(run_text(result, command))
     ctx.obj["result"] = result
     code = result.exit_code
     _log_success(ctx, command, result)

@@ -136,3 +136,25 @@ def run_text(result: Result, command: str) -> str:
     if result.drafts is not None:
         parts.append(result.drafts.summary_text())
     return "\n\n".join(parts)
+
+
+def problem_lines(result: Result) -> list[str]:
+    """What a person must hear about when nobody watches the run (cron): warnings and errors only."""
+    lines: list[str] = []
+    checked = result.checked
+    if checked.findings:
+        where = "the Checks tab" if result.written_tabs else "the report"
+        lines.append(
+            f"Warning: {result.layout.tab} has {checked.errors} error(s) and {checked.warnings} warning(s) "
+            f"as of {result.as_of.isoformat()} — see {where} or run `sheetsync validate`"
+        )
+    drafts = result.drafts
+    if drafts is not None:
+        for e in drafts.entries:
+            if e.status == "failed":
+                lines.append(f"Error: draft for row {e.row} ({e.prospect or ''}) failed: {e.detail}")
+        if drafts.skipped:
+            lines.append(
+                f"Warning: {drafts.skipped} due draft(s) skipped for want of a usable email — see {drafts.manifest}"
+            )
+    return lines
