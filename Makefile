@@ -9,17 +9,17 @@ BIN    := $(VENV)/bin
 $(BIN)/sheetsync: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --quiet -e .
 	touch $@
 
 $(VENV)/.test-extras: pyproject.toml $(BIN)/sheetsync
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --quiet -e '.[test]'
 	touch $@
 
 demo: $(BIN)/sheetsync
 	rm -rf demo-out && mkdir -p demo-out
 	cp sample_workbooks/pipeline.xlsx demo-out/pipeline.xlsx
-	cd demo-out && ../$(BIN)/sheetsync sync pipeline.xlsx --as-of 2026-11-27 --out drafts; \
+	cd demo-out && ../$(BIN)/sheetsync sync pipeline.xlsx --as-of 2026-11-27 --out drafts --verbose; \
 	  status=$$?; echo; echo "exit code $$status (1 = the sample's deliberate rule violations were found)"; \
 	  echo "Wrote demo-out/pipeline.xlsx (Summary, Checks, History tabs) and demo-out/drafts/"; \
 	  test $$status -le 1

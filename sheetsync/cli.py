@@ -99,7 +99,7 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
             state["bar"].__exit__(None, None, None)
 
 
-def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) -> None:
+def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = False, **options: Any) -> None:
     from .report import as_json as to_json
     from .report import problem_lines, run_text
     from .run import Options, execute
@@ -110,7 +110,7 @@ def _execute(ctx: click.Context, command: str, as_json: bool, **options: Any) ->
         result = execute(config, opts, progress=progress)
     if as_json:
         click.echo(to_json(result, command))
-    elif command == "sync" and not sys.stdout.isatty():
+    elif command == "sync" and not verbose and not sys.stdout.isatty():
         # cron: silent unless something needs a person; that goes to stderr
         for line in problem_lines(result):
             click.echo(line, err=True)
@@ -230,6 +230,7 @@ def drafts(
 @JSON
 @DRY_RUN
 @CREDENTIALS
+@click.option("-v", "--verbose", is_flag=True, help="Print the full report even when not on a terminal.")
 @click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -244,9 +245,13 @@ def sync(
     as_json: bool,
     dry_run: bool,
     credentials: Path | None,
+    verbose: bool,
     log_file: Path | None,
 ) -> None:
     """Validate, write the tabs and render drafts in one run — the command cron runs.
+
+    On a terminal it prints the full report; otherwise (cron) only warnings
+    and errors, on stderr, unless --verbose.
 
     \b
     Example:
@@ -258,6 +263,7 @@ def sync(
         ctx,
         "sync",
         as_json,
+        verbose,
         source=source,
         as_of=_as_of(as_of),
         summary=True,
