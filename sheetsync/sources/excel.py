@@ -90,7 +90,10 @@ class ExcelBook:
             start_col = (sheet.start or (0, 0))[1]
             it = sheet.iter_rows()
         except Exception as exc:
-            raise SourceError(f"{self.path}: the {title} tab can't be read ({_clean(exc)})") from None
+            raise SourceError(
+                f"{self.path}: the {title} tab can't be read ({_clean(exc)}) — the file may be damaged; "
+                "open it in Excel and save it again"
+            ) from None
         suffix = self.path.suffix.lower()
         if self.writable:
             errors = self._error_cells(title)
@@ -266,7 +269,10 @@ def _iter(
     except Exception as exc:
         if isinstance(exc, GeneratorExit):
             raise
-        raise SourceError(f"{path}: the {title} tab can't be read ({_clean(exc)})") from None
+        raise SourceError(
+            f"{path}: the {title} tab can't be read ({_clean(exc)}) — the file may be damaged; "
+            "open it in Excel and save it again"
+        ) from None
 
 
 _ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
