@@ -38,13 +38,23 @@ SOURCE = click.argument("source", required=False)
 class SheetsyncGroup(click.Group):
     """Turns every SheetsyncError into ``Error: …`` on stderr and its exit code — the one place that does."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["sheetsync.args"] = list(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SheetsyncError as exc:
-            _log_failure(ctx, exc)
+            _log_failure(ctx, exc.exit_code, exc.message)
             click.echo(f"Error: {exc.message}", err=True)
             ctx.exit(exc.exit_code)
+        except click.UsageError as exc:
+            # A bad option stops click before the command runs; cron still wants its log line.
+            ctx.obj = ctx.obj or {}
+            ctx.obj.setdefault("log_file", _log_file_argument(ctx.meta.get("sheetsync.args", [])))
+            _log_failure(ctx, exc.exit_code, exc.format_message())
+            raise
 
 
 @click.group(cls=SheetsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,10 +112,12 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
 def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = False, **options: Any) -> None:
     from .report import as_json as to_json
     from .report import problem_lines, run_text
-    from .run import Options, execute
+    from .run import Options, execute, today
 
     config = _config(ctx)
     opts = Options(**options)
+    ctx.obj["source"] = opts.source or config.source
+    ctx.obj["as_of"] = (opts.as_of or today(config)).isoformat()
     with _progress() as progress:
         result = execute(config, opts, progress=progress)
     if as_json:
@@ -319,7 +331,7 @@ def _log_success(ctx: click.Context, command: str, result: Any) -> None:
     _append_log(log_file, record)
 
 
-def _log_failure(ctx: click.Context, exc: SheetsyncError) -> None:
+def _log_failure(ctx: click.Context, exit_code: int, message: str) -> None:
     obj = ctx.obj or {}
     log_file = obj.get("log_file")
     if log_file:
@@ -328,10 +340,22 @@ def _log_failure(ctx: click.Context, exc: SheetsyncError) -> None:
             {
                 "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "command": ctx.invoked_subcommand,
-                "exit_code": exc.exit_code,
-                "error": exc.message,
+                "source": obj.get("source"),
+                "as_of": obj.get("as_of"),
+                "exit_code": exit_code,
+                "error": message,
             },
         )
+
+
+def _log_file_argument(args: list[str]) -> Path | None:
+    """``--log-file`` from raw arguments, for a run click refused before parsing them."""
+    for i, arg in enumerate(args):
+        if arg == "--log-file" and i + 1 < len(args):
+            return Path(args[i + 1])
+        if arg.startswith("--log-file="):
+            return Path(arg.split("=", 1)[1])
+    return None
 
 
 def _append_log(path: Path, record: dict[str, Any]) -> None:

@@ -164,7 +164,9 @@ def find_config(explicit: str | None) -> Path | None:
 
 def load_config(path: Path | None) -> Config:
     if path is None:
-        return Config()
+        # No config: every default, and a templates/ folder here overrides the built-ins (SPEC 8.2).
+        here = Path("templates")
+        return Config(drafts=Drafts(templates=here)) if here.is_dir() else Config()
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -199,6 +201,17 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     tabs = c.table("tabs", data.get("tabs", {}))
     c.known("tabs", tabs, Tabs.__dataclass_fields__)
     kw["tabs"] = Tabs(**{k: c.tab_name(f"tabs.{k}", v) for k, v in tabs.items()})
+    written = {"summary": kw["tabs"].summary, "checks": kw["tabs"].checks, "history": kw["tabs"].history}
+    read = {"pipeline": kw["tabs"].pipeline, "quotas": kw["tabs"].quotas}
+    names: dict[str, str] = {}
+    for key, name in {**read, **written}.items():
+        other = names.get(name.casefold())
+        if other is not None and (key in written or other in written):
+            raise ConfigError(
+                f"tabs.{key}: {name!r} is also tabs.{other} in {path} — sheetsync writes the Summary, Checks "
+                "and History tabs, so each needs a name of its own"
+            )
+        names[name.casefold()] = key
 
     pipe = c.table("pipeline", data.get("pipeline", {}))
     c.known(

@@ -1107,6 +1107,24 @@ def _render(tmpl: jinja2.Template, *, ctx: Mapping[str, Any], file: str, templat
         raise _RenderError(f"row {row}: {where}: {cause}") from None
 
 
+def make_out_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"can't create the drafts folder {out} ({exc.strerror or exc}) — pass another --out") from None
+
+
+def check_out_folder(out: Path) -> None:
+    """Refuse an ``--out`` that can't be made, without making it: a run checks before it writes anything."""
+    probe = out.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"can't create the drafts folder {out} ({probe} is not a folder) — pass another --out")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"can't create the drafts folder {out} ({probe} is not writable) — pass another --out")
+
+
 def _write_atomic(path: Path, data: bytes) -> bool:
     """Temp file + rename, so a crash leaves the old file or the new one, never half of one.
 
@@ -1229,12 +1247,7 @@ def make_drafts(
     templates = templates if templates is not None else load_templates(config)
     todo = due(rows, stale_rows, config, as_of)
     if not dry_run:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(
-                f"can't create the drafts folder {out} ({exc.strerror or exc}) — pass another --out"
-            ) from None
+        make_out_folder(out)
 
     maker = _Maker(config, as_of, templates, out, fmt, dry_run)
     entries: list[DraftEntry] = []

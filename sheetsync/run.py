@@ -127,6 +127,10 @@ def _execute(config: Config, opts: Options, progress: Progress | None) -> Result
                 result.figures = compute(result.rows, result.checked, config, as_of, result.quotas)
                 if writes_tabs:
                     grids = _grids(book, result, config)
+                    if opts.drafts:
+                        from .drafts import check_out_folder
+
+                        check_out_folder(opts.out or config.drafts.out)  # a bad --out stops us before the write
                     book.write(grids)
                     result.written_tabs = [g.title for g in grids]
         finally:

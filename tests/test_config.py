@@ -83,8 +83,9 @@ endpoint = "http://127.0.0.1:8080"
 """
 
 
-def test_no_config_means_every_default() -> None:
-    """Without a config file every default of the spec applies."""
+def test_no_config_means_every_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a config file (and no templates/ folder here) every default of the spec applies."""
+    monkeypatch.chdir(tmp_path)
     config = load_config(None)
     assert config == Config()
     assert config.path is None and config.source is None
@@ -92,6 +93,8 @@ def test_no_config_means_every_default() -> None:
     assert (config.tabs.checks, config.tabs.history) == ("Checks", "History")
     assert (config.currency, config.period, config.fiscal_year_start_month) == ("THB", "quarter", 1)
     assert (config.date_order, config.buddhist_era) == ("DMY", "auto")
+    (tmp_path / "templates").mkdir()
+    assert load_config(None).drafts.templates == Path("templates")
     assert config.stages == DEFAULT_STAGES
     assert dict(config.severity) == DEFAULT_SEVERITY
     assert (config.decision_maker_from_stage, config.qualified_from_stage) == ("Appointment", "Qualified")
