@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import HEADERS
 from fake_sheets import (
     SCOPE,
     ApiError,
@@ -764,21 +765,7 @@ def test_no_secret_reaches_messages_or_logs(
 
 AS_OF = "2026-11-27"
 D = dt.date
-CLI_HEADER = [
-    "Prospect",
-    "Contact",
-    "Email",
-    "Owner",
-    "Stage",
-    "Decision Maker",
-    "Budget",
-    "Expected Close",
-    "Last Contact",
-    "Next Follow-up",
-    "Appointment",
-    "Closed On",
-    "Created",
-]
+CLI_HEADER = HEADERS
 # Somchai's name is one cell merged over his three rows (D2:D4), as teams do.
 CLI_ROWS: list[list[Any]] = [
     CLI_HEADER,
