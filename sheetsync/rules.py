@@ -58,6 +58,21 @@ def _norm(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
 
 
+class _NormMemo(dict[str | None, str]):
+    """``_norm`` of prospect names, which repeat (branches, several contacts per company)."""
+
+    def __missing__(self, text: str | None) -> str:
+        value = self[text] = _norm(text)
+        return value
+
+
+def _norm_email(email: str | None) -> str:
+    """``_norm`` for addresses, which are all different: parsed ones hold no whitespace at all."""
+    if email is not None and " " not in email and email.isprintable():
+        return email.casefold()  # isprintable() is False for every whitespace but " "
+    return _norm(email)
+
+
 class _Checker:
     def __init__(self, layout: Layout, config: Config, as_of: dt.date) -> None:
         self.layout = layout
@@ -84,13 +99,14 @@ class _Checker:
 
     def run(self, rows: Sequence[Row], quotas: Quotas | None) -> Checked:
         seen: dict[tuple[str, str], Row] = {}
+        prospect_key = _NormMemo()
         for row in rows:
             stage = self.row(row)
             if stage is None:
                 self.out.excluded.add(row.row)
                 continue
             if row.prospect:
-                key = (_norm(row.prospect), _norm(row.email))
+                key = (prospect_key[row.prospect], _norm_email(row.email))
                 first = seen.get(key)
                 if first is None:
                     seen[key] = row
@@ -115,7 +131,10 @@ class _Checker:
             cell = self.layout.cell_at(bad.col, row.row)
             header = self.layout.headers[bad.col] if bad.col < len(self.layout.headers) else cell
             self.add("bad-value", row, cell, f"{header}: {bad.message}")
-        missing = [name for name in ("prospect", "stage") if not getattr(row, name) and not row.is_bad(name)]
+        if row.prospect and row.stage:
+            missing: list[str] = []  # the usual row: skip the per-field look-ups below
+        else:
+            missing = [name for name in ("prospect", "stage") if not getattr(row, name) and not row.is_bad(name)]
         for name in missing:
             what = "prospect (company) name" if name == "prospect" else "stage"
             self.add(
