@@ -97,10 +97,7 @@ class ExcelBook:
         except Exception as exc:
             if scan is not None:
                 scan.wait()  # its answer no longer matters, but it must not outlive the book
-            raise SourceError(
-                f"{self.path}: the {title} tab can't be read ({_clean(exc)}) — the file may be damaged; "
-                "open it in Excel and save it again"
-            ) from None
+            raise _unreadable(self.path, title, exc) from None
         suffix = self.path.suffix.lower()
         if scan is not None:
             errors = scan.result()
@@ -283,10 +280,7 @@ def _numbered(it: Iterator[list[Any]], title: str, path: Path) -> Iterator[tuple
     try:
         yield from enumerate(it, 1)
     except Exception as exc:
-        raise SourceError(
-            f"{path}: the {title} tab can't be read ({_clean(exc)}) — the file may be damaged; "
-            "open it in Excel and save it again"
-        ) from None
+        raise _unreadable(path, title, exc) from None
 
 
 def _overlaid(
@@ -332,10 +326,7 @@ def _overlaid(
     except Exception as exc:
         if isinstance(exc, GeneratorExit):
             raise
-        raise SourceError(
-            f"{path}: the {title} tab can't be read ({_clean(exc)}) — the file may be damaged; "
-            "open it in Excel and save it again"
-        ) from None
+        raise _unreadable(path, title, exc) from None
 
 
 _ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
@@ -404,6 +395,13 @@ def _xls_errors(path: Path, title: str) -> dict[int, dict[int, CellError]]:
     except Exception:  # xlrd is only a second opinion on error cells; calamine already read the values
         return {}
     return errors
+
+
+def _unreadable(path: Path, title: str, exc: Exception) -> SourceError:
+    return SourceError(
+        f"{path}: the {title} tab can't be read ({_clean(exc)}) — the file may be damaged; "
+        "open it in Excel and save it again"
+    )
 
 
 def _open_problem(path: Path, exc: Exception) -> str:
