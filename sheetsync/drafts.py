@@ -320,6 +320,26 @@ def khun_filter(value: Any) -> str:
     return f"คุณ{name}" if not name[0].isascii() else f"คุณ {name}"
 
 
+class _Environment(jinja2.Environment):
+    """Jinja's environment, with a quicker ``prospect.name`` on the dicts a draft is rendered from."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """What Jinja's ``getattr`` returns, without its failed attribute look-up on a plain dict's key.
+
+        Jinja tries ``getattr(obj, name)`` first and ``obj[name]`` after the
+        AttributeError; a draft reads ~15 keys of plain dicts (``prospect``,
+        ``owner``, ``stage``) and those exceptions were a tenth of rendering
+        it.  A key that is also a dict attribute (``items``, ``keys``, …) still
+        goes Jinja's way, so the result is the same for every name.
+        """
+        if type(obj) is dict and attribute in obj and attribute not in _DICT_ATTRIBUTES:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 def _blank_none(value: Any) -> Any:
     """An empty cell prints as nothing, never as ``None``."""
     return "" if value is None else value
@@ -581,7 +601,7 @@ def load_templates(config: Config) -> Templates:
         plans[(lang, reason)] = (rel, headers, src.display, html_key)
 
     loader = _Loader(loader_map)
-    env = jinja2.Environment(
+    env = _Environment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .config import Config, Stage
 from .schema import Layout, Quotas, Row
@@ -66,11 +68,20 @@ class _NormMemo(dict[str | None, str]):
         return value
 
 
-def _norm_email(email: str | None) -> str:
-    """``_norm`` for addresses, which are all different: parsed ones hold no whitespace at all."""
-    if email is not None and " " not in email and email.isprintable():
-        return email.casefold()  # isprintable() is False for every whitespace but " "
-    return _norm(email)
+def _row_of(finding: Finding) -> int:
+    return finding.row
+
+
+class _Plan(NamedTuple):
+    """Which rules apply to a row of one stage (SPEC 5), worked out once per stage instead of per row."""
+
+    stage: Stage
+    is_open: bool
+    decision_maker: bool  # decision-maker: open, at or after [rules] decision_maker_from_stage
+    budget: bool  # budget-known: open or won, at or after [rules] qualified_from_stage
+    timeline: bool  # timeline-known: as budget, open only
+    first_middle: bool  # appointment-passed: the first "middle" stage
+    closed: bool  # closed-date: won or lost
 
 
 class _Checker:
@@ -79,12 +90,24 @@ class _Checker:
         self.config = config
         self.as_of = as_of
         self.severity = config.severity
-        self.stages = {_norm(s.name): (i, s) for i, s in enumerate(config.stages)}
-        self.stage_cache: dict[str, tuple[int, Stage]] = {}
-        self.dm_from = config.stage_index(config.decision_maker_from_stage)
-        self.qualified_from = config.stage_index(config.qualified_from_stage)
+        dm_from = config.stage_index(config.decision_maker_from_stage)
+        qualified_from = config.stage_index(config.qualified_from_stage)
         middle = [s for s in config.stages if s.group == "middle"]
-        self.first_middle = middle[0].name if middle else None
+        first_middle = middle[0].name if middle else None
+        self.plans: dict[str, _Plan] = {}
+        for i, s in enumerate(config.stages):
+            is_open = s.is_open
+            budget = i >= qualified_from and (is_open or s.group == "won")
+            self.plans[_norm(s.name)] = _Plan(
+                s,
+                is_open,
+                is_open and i >= dm_from,
+                budget,
+                budget and is_open,
+                s.name == first_middle,
+                s.group in ("won", "lost"),
+            )
+        self.plan_cache: dict[str, _Plan] = {}  # by the stage as typed
         self.out = Checked()
 
     def add(self, rule: str, row: Row, cell: str, message: str, severity: str | None = None) -> None:
@@ -98,26 +121,22 @@ class _Checker:
         return self.layout.cell(name if name in cols else "prospect", row.row)
 
     def run(self, rows: Sequence[Row], quotas: Quotas | None) -> Checked:
-        seen: dict[tuple[str, str], Row] = {}
-        prospect_key = _NormMemo()
+        plan_cache = self.plan_cache
+        excluded = self.out.excluded
+        kept: list[Row] = []
         for row in rows:
-            stage = self.row(row)
-            if stage is None:
-                self.out.excluded.add(row.row)
-                continue
-            if row.prospect:
-                key = (prospect_key[row.prospect], _norm_email(row.email))
-                first = seen.get(key)
-                if first is None:
-                    seen[key] = row
-                else:
-                    self.add(
-                        "duplicate",
-                        row,
-                        self.cell("prospect", row),
-                        f"same prospect and email as row {first.row} ({self.cell('prospect', first)}) — "
-                        "merge the two rows or delete this one",
-                    )
+            # The usual row (no unreadable cell, a prospect and a known stage) goes straight to its rules.
+            if row.bad or not row.prospect or (plan := plan_cache.get(row.stage)) is None:  # type: ignore[arg-type]
+                plan = self.unusual(row)
+                if plan is None:
+                    excluded.add(row.row)
+                    continue
+            self.qualification(row, plan)
+            kept.append(row)
+        duplicates = self.duplicates(kept)
+        if duplicates:
+            # Each row's duplicate finding comes after its other findings, as if found row by row.
+            self.out.findings = list(heapq.merge(self.out.findings, duplicates, key=_row_of))
         if quotas:
             for cell, number, message in quotas.problems:
                 sev = self.severity["bad-value"]
@@ -125,16 +144,52 @@ class _Checker:
                     self.out.findings.append(Finding("bad-value", sev, number, cell, None, message))
         return self.out
 
-    def row(self, row: Row) -> Stage | None:
-        """Check one row; return its stage, or None when the row is excluded."""
+    def duplicates(self, kept: Sequence[Row]) -> list[Finding]:
+        """A finding for each row with the prospect and email of an earlier row (spacing and case ignored).
+
+        Worked out for all rows at once: each row's key is made by a
+        comprehension, and one dict built from the keys backwards maps each
+        key to its first row, so the usual sheet (no duplicates) never runs a
+        Python statement per row.
+        """
+        if self.severity["duplicate"] == "off":
+            return []
+        named = [row for row in kept if row.prospect]
+        prospect_key = _NormMemo()
+        emails = [
+            # Parsed addresses hold no whitespace (isprintable() is False for all of it but " "): casefold is _norm.
+            e.casefold() if e is not None and " " not in e and e.isprintable() else _norm(e)
+            for e in [row.email for row in named]
+        ]
+        keys = list(zip(map(prospect_key.__getitem__, [row.prospect for row in named]), emails, strict=True))
+        first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        if len(first) == len(keys):
+            return []
+        found: list[Finding] = []
+        for i, key in enumerate(keys):
+            j = first[key]
+            if j != i:
+                row, earlier = named[i], named[j]
+                found.append(
+                    Finding(
+                        "duplicate",
+                        self.severity["duplicate"],
+                        row.row,
+                        self.cell("prospect", row),
+                        row.prospect,
+                        f"same prospect and email as row {earlier.row} ({self.cell('prospect', earlier)}) — "
+                        "merge the two rows or delete this one",
+                    )
+                )
+        return found
+
+    def unusual(self, row: Row) -> _Plan | None:
+        """A row's unreadable cells, missing fields and stage; its plan, or None when the row is excluded."""
         for bad in row.bad:
             cell = self.layout.cell_at(bad.col, row.row)
             header = self.layout.headers[bad.col] if bad.col < len(self.layout.headers) else cell
             self.add("bad-value", row, cell, f"{header}: {bad.message}")
-        if row.prospect and row.stage:
-            missing: list[str] = []  # the usual row: skip the per-field look-ups below
-        else:
-            missing = [name for name in ("prospect", "stage") if not getattr(row, name) and not row.is_bad(name)]
+        missing = [name for name in ("prospect", "stage") if not getattr(row, name) and not row.is_bad(name)]
         for name in missing:
             what = "prospect (company) name" if name == "prospect" else "stage"
             self.add(
@@ -142,12 +197,12 @@ class _Checker:
             )
         if row.stage is None:
             return None
-        found = self.stage_cache.get(row.stage)
-        if found is None:
-            found = self.stages.get(_norm(row.stage))
-            if found is not None:
-                self.stage_cache[row.stage] = found
-        if found is None:
+        plan = self.plan_cache.get(row.stage)
+        if plan is None:
+            plan = self.plans.get(_norm(row.stage))
+            if plan is not None:
+                self.plan_cache[row.stage] = plan
+        if plan is None:
             names = [s.name for s in self.config.stages]
             close = difflib.get_close_matches(row.stage, names, n=1, cutoff=0.5) or difflib.get_close_matches(
                 row.stage.casefold(), [n.casefold() for n in names], n=1, cutoff=0.5
@@ -166,14 +221,12 @@ class _Checker:
             return None
         if missing:
             return None
-        index, stage = found
-        self.qualification(row, index, stage)
-        return stage
+        return plan
 
-    def qualification(self, row: Row, index: int, stage: Stage) -> None:
+    def qualification(self, row: Row, plan: _Plan) -> None:
         as_of = self.as_of
-        is_open = stage.is_open
-        if is_open and index >= self.dm_from and row.decision_maker is not True and not row.is_bad("decision_maker"):
+        stage = plan.stage
+        if plan.decision_maker and row.decision_maker is not True and not row.is_bad("decision_maker"):
             self.add(
                 "decision-maker",
                 row,
@@ -181,7 +234,7 @@ class _Checker:
                 f"{stage.name} deal without a confirmed decision maker — confirm you are talking to the "
                 "person who can buy before you book meetings, then mark Decision Maker yes",
             )
-        if index >= self.qualified_from and (is_open or stage.group == "won"):
+        if plan.budget:
             if row.budget is None and not row.is_bad("budget"):
                 self.add(
                     "budget-known",
@@ -189,15 +242,17 @@ class _Checker:
                     self.cell("budget", row),
                     f"{stage.name} deal with no budget — ask the prospect what they plan to spend and enter it",
                 )
-            if is_open and row.expected_close is None and not row.is_bad("expected_close"):
+            if plan.timeline and row.expected_close is None and not row.is_bad("expected_close"):
                 self.add(
                     "timeline-known",
                     row,
                     self.cell("expected_close", row),
                     f"{stage.name} deal with no expected close date — ask when they will decide and enter the date",
                 )
-        if is_open:
-            appt = row.appointment_date
+        if plan.is_open:
+            appt = row.appointment
+            if isinstance(appt, dt.datetime):
+                appt = appt.date()
             if row.next_follow_up is None and not row.is_bad("next_follow_up") and (appt is None or appt < as_of):
                 self.add(
                     "next-step",
@@ -229,7 +284,7 @@ class _Checker:
                     f"expected close {row.expected_close.isoformat()} has passed — close the deal, mark it lost, "
                     "or agree a new date",
                 )
-            if stage.name == self.first_middle and appt is not None and appt < as_of:
+            if plan.first_middle and appt is not None and appt < as_of:
                 self.add(
                     "appointment-passed",
                     row,
@@ -237,7 +292,7 @@ class _Checker:
                     f"the appointment on {appt.isoformat()} has passed but the stage is still {stage.name} — "
                     "move the deal on (or back) and book the next step",
                 )
-        if stage.group in ("won", "lost") and row.closed_on is None and not row.is_bad("closed_on"):
+        elif plan.closed and row.closed_on is None and not row.is_bad("closed_on"):
             sev = self.severity["closed-date"]
             if stage.group == "lost" and _SEVERITY_RANK[sev] > _SEVERITY_RANK["warning"]:
                 sev = "warning"

@@ -788,6 +788,21 @@ def test_ten_thousand_cents_sum_exactly() -> None:
     assert r.json["open_amount"] == 100.0
 
 
+def test_sums_are_exact_beyond_28_digits_in_any_order() -> None:
+    """10^27 + 0.01 + 0.02 needs 30 digits: Decimal's default 28 would round the cents away.
+
+    Totals are made a (stage, owner) group at a time, so rows are not added in
+    sheet order; exact sums make the order irrelevant.  Hand total:
+    1,000,000,000,000,000,000,000,000,000.03 open, 10 % of it weighted.
+    """
+    big = "1000000000000000000000000000"
+    r = run([deal("Lead", "0.01"), deal("Lead", big, owner="Bob"), deal("Lead", "0.02")])
+    assert r.f.open_amount == Decimal(big + ".03")
+    assert r.stage("Lead").amount == Decimal(big + ".03")
+    assert r.f.weighted_pipeline == Decimal("100000000000000000000000000.003")
+    assert r.owner("Alice").open_amount == Decimal("0.03")
+
+
 def test_text_budgets_are_exact() -> None:
     """Text budgets with currency and thousands separators are read exactly to the cent."""
     r = run([deal("Won", "฿1,234.56", closed_on=D(2026, 11, 1)), deal("Won", "THB 0.44", closed_on=D(2026, 11, 1))])

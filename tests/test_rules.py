@@ -421,6 +421,28 @@ def test_duplicate_ignores_excluded_rows() -> None:
     assert rules_of(checked) == ["unknown-stage"]
 
 
+def test_findings_come_row_by_row_with_each_duplicate_after_its_rows_other_findings() -> None:
+    """Duplicates are found for all rows at once, but listed where a row-by-row check puts them."""
+    checked, _l, _r = run(
+        row(),  # 2
+        row(Decision_Maker="no"),  # 3: decision-maker, then duplicate of 2
+        row(Prospect="Other Ltd", Email="x@other.example", Budget=None),  # 4: budget-known
+        row(Budget=None),  # 5: budget-known, then duplicate of 2
+        row(Prospect="Other Ltd", Email="x@other.example"),  # 6: duplicate of 4
+        row(Stage="Nope"),  # 7: unknown-stage
+    )
+    assert [(f.row, f.rule) for f in checked.findings] == [
+        (3, "decision-maker"),
+        (3, "duplicate"),
+        (4, "budget-known"),
+        (5, "budget-known"),
+        (5, "duplicate"),
+        (6, "duplicate"),
+        (7, "unknown-stage"),
+    ]
+    assert "row 4" in checked.findings[5].message
+
+
 # ---------------------------------------------------------------- severities, cells, output
 
 
