@@ -1003,11 +1003,10 @@ def draft_name(as_of: dt.date, reason: str, row: int, prospect: str | None) -> s
     return f"{as_of.isoformat()}_{reason}_row{row}_{slugify(prospect)}.eml"
 
 
-def _inside(out: Path, name: str) -> Path:
-    """The path of ``name`` in ``out``; refuses anything that could leave it (defence in depth)."""
+def _check_file_name(name: str) -> None:
+    """Refuse a file name that could leave the drafts folder (defence in depth)."""
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
         raise ValueError(f"unsafe file name {name!r}")
-    return out / name
 
 
 # ---------------------------------------------------------------- output
@@ -1022,9 +1021,15 @@ class DraftEntry:
     email: str | None
     reason: str
     status: str  # one of STATUSES
-    file: Path | None  # the .eml (or drafts.mbox) inside out; the would-be file on a dry run
+    name: str | None  # the .eml's (or drafts.mbox's) name in ``folder``; the would-be file's on a dry run
     subject: str | None
     detail: str
+    folder: Path | None = None
+
+    @property
+    def file(self) -> Path | None:
+        """The file in the drafts folder (made on demand: a big run has 5,000 entries, and pathlib is slow)."""
+        return None if self.name is None or self.folder is None else self.folder / self.name
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -1110,7 +1115,7 @@ class DraftsResult:
                 lines.append(f"  failed  row {e.row} {e.prospect or ''}: {e.detail}")
         listed = [e for e in self.entries if e.status == ("would-write" if self.dry_run else "skipped")]
         for e in listed[:shown]:
-            what = e.file.name if e.status == "would-write" and e.file is not None else e.detail
+            what = e.name if e.status == "would-write" and e.name is not None else e.detail
             lines.append(f"  {e.status:<7} row {e.row} {e.prospect or ''}: {what}")
         if len(listed) > shown:
             lines.append(f"  … and {len(listed) - shown} more (--json lists them all)")
@@ -1210,7 +1215,7 @@ def check_out_folder(out: Path) -> None:
         raise UsageError(f"can't create the drafts folder {out} ({probe} is not writable) — pass another --out")
 
 
-def _write_atomic(path: Path, data: bytes, *, absent: bool = False) -> bool:
+def _write_atomic(path: str | Path, data: bytes, *, absent: bool = False) -> bool:
     """Temp file + rename, so a crash leaves the old file or the new one, never half of one.
 
     A file that already holds exactly these bytes (a rerun) is left alone:
@@ -1222,8 +1227,10 @@ def _write_atomic(path: Path, data: bytes, *, absent: bool = False) -> bool:
     """
     if not absent:
         try:
-            if os.stat(path).st_size == len(data) and path.read_bytes() == data:
-                return False
+            if os.stat(path).st_size == len(data):
+                with open(path, "rb") as fh:
+                    if fh.read() == data:
+                        return False
         except OSError:
             pass
     head, sep, tail = os.fspath(path).rpartition(os.sep)
@@ -1263,7 +1270,7 @@ def _manifest_bytes(entries: Sequence[DraftEntry]) -> bytes:
                 _csv_cell(e.email or ""),
                 e.reason,
                 e.status,
-                e.file.name if e.file is not None else "",
+                e.name or "",
                 _csv_cell(e.subject or ""),
                 _csv_cell(e.detail),
             ]
@@ -1447,7 +1454,7 @@ class PendingDrafts:
             except OSError as exc:
                 raise UsageError(f"can't write {out / MBOX} ({exc.strerror or exc}) — check the folder") from None
         else:
-            kept = {e.file.name for e in entries if e.status == "written" and e.file is not None}
+            kept = {e.name for e in entries if e.status == "written" and e.name is not None}
             result.removed = _remove_replaced(out, as_of, kept)
         try:
             _write_atomic(out / MANIFEST, _manifest_bytes(entries))
@@ -1596,7 +1603,7 @@ def _helper_main(maker: _Maker, items: Sequence[tuple[Row, str]], go_in: int, re
         try:
             prepared = [maker.prepare(row, reason) for row, reason in items]
             if os.read(go_in, 1) == b"g":  # anything else (the parent gone: end of file) means stop
-                made = [_fields(*maker.complete(p)) for p in prepared]
+                made = [_fields(*maker.complete(p), maker.fmt) for p in prepared]
                 payload = pickle.dumps(("ok", made), protocol=pickle.HIGHEST_PROTOCOL)
         except BaseException:
             payload = pickle.dumps(("failed", None))
@@ -1606,15 +1613,16 @@ def _helper_main(maker: _Maker, items: Sequence[tuple[Row, str]], go_in: int, re
         os._exit(0)
 
 
-def _fields(e: DraftEntry, draft: Draft | None) -> tuple[tuple[Any, ...], bytes | None]:
+def _fields(e: DraftEntry, draft: Draft | None, fmt: str) -> tuple[tuple[Any, ...], bytes | None]:
     """An outcome as plain values for the pipe.
 
     Both sides know the run's drafts folder and Date, so a file travels as
-    its name (unpickling a whole path costs more than joining the name).
+    its name (unpickling a whole path costs more than joining the name).  The
+    message itself travels only for an mbox, which the parent writes; an
+    ``.eml`` is on disk already.
     """
-    name = e.file.name if e.file is not None else None
-    return (e.row, e.prospect, e.email, e.reason, e.status, name, e.subject, e.detail), (
-        draft.data if draft is not None else None
+    return (e.row, e.prospect, e.email, e.reason, e.status, e.name, e.subject, e.detail), (
+        draft.data if draft is not None and fmt == "mbox" else None
     )
 
 
@@ -1630,7 +1638,7 @@ def _unpickle_outcomes(payload: bytes, maker: _Maker) -> list[Outcome] | None:
     out, date = maker.out, maker.date
     return [
         (
-            DraftEntry(row, prospect, email, reason, state, None if name is None else out / name, subject, detail),
+            DraftEntry(row, prospect, email, reason, state, name, subject, detail, out),
             None if data is None else Draft(data, date),
         )
         for (row, prospect, email, reason, state, name, subject, detail), data in done
@@ -1645,6 +1653,7 @@ class _Maker:
         self.as_of = as_of
         self.templates = templates
         self.out = out
+        self.out_text = os.fspath(out)
         self.fmt = fmt
         self.dry_run = dry_run
         self.date = _draft_date(config, as_of)
@@ -1660,11 +1669,10 @@ class _Maker:
         self.listed = False
         self.picked: dict[tuple[str | None, str], tuple[str, TemplateSet]] = {}
 
-    @staticmethod
     def entry(
-        row: Row, reason: str, status: str, file: Path | None = None, subject: str | None = None, detail: str = ""
+        self, row: Row, reason: str, status: str, name: str | None = None, subject: str | None = None, detail: str = ""
     ) -> DraftEntry:
-        return DraftEntry(row.row, row.prospect, row.email, reason, status, file, subject, detail)
+        return DraftEntry(row.row, row.prospect, row.email, reason, status, name, subject, detail, self.out)
 
     def outcome(self, row: Row, reason: str) -> Outcome:
         """One due row's entry and draft, as _one_process makes it when there is no --limit."""
@@ -1684,19 +1692,20 @@ class _Maker:
         """Write a built draft (one .eml; an mbox is written by the caller)."""
         if not isinstance(built, _Built):
             return built
-        row, reason, target, subject, data = built
+        row, reason, name, subject, data = built
         if self.fmt == "eml":
             if not self.listed:  # once per process, after the folder is made
                 self.listed = True
                 with contextlib.suppress(OSError):  # unlisted: every write checks for itself
                     self.present = frozenset(os.listdir(self.out))
-            absent = self.present is not None and target.name not in self.present
+            absent = self.present is not None and name not in self.present
+            target = f"{self.out_text}{os.sep}{name}"
             try:
                 _write_atomic(target, data, absent=absent)
             except OSError as exc:
                 detail = f"row {row.row}: can't write {target} ({exc.strerror or exc})"
                 return self.entry(row, reason, "failed", subject=subject, detail=detail), None
-        return self.entry(row, reason, "written", target, subject), Draft(data, self.date)
+        return self.entry(row, reason, "written", name, subject), Draft(data, self.date)
 
     def build(self, row: Row, reason: str) -> Outcome | _Built:
         """Render and build one draft: a failed or would-write outcome, or what to write."""
@@ -1744,10 +1753,10 @@ class _Maker:
             return self.entry(row, reason, "failed", subject=shown, detail=f"row {row.row}: {tset.file}: {exc}"), None
 
         name = MBOX if self.fmt == "mbox" else draft_name(self.as_of, reason, row.row, row.prospect)
-        target = _inside(self.out, name)
+        _check_file_name(name)
         if self.dry_run:
-            return self.entry(row, reason, "would-write", target, subject), None
-        return _Built(row, reason, target, subject, data)
+            return self.entry(row, reason, "would-write", name, subject), None
+        return _Built(row, reason, name, subject, data)
 
 
 class _Built(NamedTuple):
@@ -1755,7 +1764,7 @@ class _Built(NamedTuple):
 
     row: Row
     reason: str
-    target: Path
+    name: str  # in the drafts folder
     subject: str
     data: bytes
 

@@ -242,6 +242,35 @@ def test_sync_json_still_prints_when_not_on_a_terminal(book: Path) -> None:
     assert json.loads(done.stdout)["won_this_period"] == 645_000
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "stdout", "stderr"),
+    [
+        (["--version"], 0, "sheetsync, version", ""),
+        (["validate", "{book}", "--as-of", AS_OF, "--json"], 1, '"findings"', ""),
+        (["validate", "{book}", "--as-of", AS_OF], 1, "6 errors, 3 warnings", ""),
+        (["validate", "{book}", "--as-of", "yesterday"], 2, "", "Error: Invalid value for '--as-of'"),
+        (["validate", "{missing}"], 2, "", "does not exist"),
+        (["bogus"], 2, "", "No such command 'bogus'"),
+        (["sync", "{book}", "--as-of", AS_OF, "--out", "drafts"], 4, "", "open in Excel"),
+    ],
+)
+def test_the_console_script_flushes_its_output_and_exits_with_the_commands_code(
+    book: Path, args: list[str], code: int, stdout: str, stderr: str
+) -> None:
+    """cli.main ends the process with os._exit: everything printed must still arrive, with the exit code."""
+    if code == 4:
+        (book.parent / f"~${book.name}").write_bytes(b"owner")  # Excel's lock file: the workbook is open
+    argv = [a.format(book=book, missing=book.parent / "missing.xlsx") for a in args]
+    done = subprocess.run(
+        [SHEETSYNC, *argv], capture_output=True, text=True, env=subprocess_env(), cwd=book.parent, timeout=60
+    )
+    assert done.returncode == code, done.stderr
+    assert stdout in done.stdout and stderr in done.stderr
+    assert "Traceback" not in done.stderr
+    if "--json" in argv:
+        assert json.loads(done.stdout)["rows"] == 40  # the whole document, not a cut-off buffer
+
+
 def test_sync_verbose_prints_the_report_when_not_on_a_terminal(book: Path, run_cli: Callable[..., Result]) -> None:
     """--verbose asks for the full report on a pipe too (to mail it, say); warnings stay off stdout."""
     result = sync(run_cli, book, "--verbose")
