@@ -69,7 +69,7 @@ class ExcelBook:
         self.writable = path.suffix.lower() in WRITABLE
         self._fingerprint: Any = None
         if self.writable:
-            from .xlsx_package import fingerprint
+            from .fingerprint import fingerprint
 
             self._fingerprint = fingerprint(path)
         try:
@@ -123,7 +123,13 @@ class ExcelBook:
         self._wb.close()
 
     def _error_cells(self, title: str) -> dict[int, dict[int, CellError]]:
-        """Error cells and formulas without a saved value, by 0-based row and column."""
+        """Error cells and formulas without a saved value, by 0-based row and column.
+
+        Run in a thread while python-calamine loads the sheet, which also
+        imports the writer a sync needs next (~15 ms off the clock).
+        """
+        from . import xlsx_package  # noqa: F401
+
         try:
             with zipfile.ZipFile(self.path) as zf:
                 part = _sheet_part(zf, title)

@@ -36,38 +36,13 @@ from urllib.parse import unquote
 
 from ..errors import ConfigError, SourceError, WriteRefused
 from ..grid import FMT_DATE, FMT_DATETIME, Cell, Grid
+from .fingerprint import Fingerprint, fingerprint
 
 __all__ = ["Fingerprint", "fingerprint", "office_lock_file", "write_tabs"]
 
 # --------------------------------------------------------------------------------------------------
-# Identity of the file as read
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """What the workbook file was when sheetsync read it.
-
-    The digest catches edits that keep size and modification time (a restore
-    with ``cp -p``, a sync tool preserving times); the stat fields make the
-    common case (saved in Excel) obvious in a debugger.
-    """
-
-    size: int
-    mtime_ns: int
-    inode: int
-    device: int
-    digest: str
-
-
-def fingerprint(path: Path) -> Fingerprint:
-    """Fingerprint ``path`` as it is now; take it when reading, hand it to :func:`write_tabs`."""
-    try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-    except OSError as exc:
-        raise SourceError(f"can't read {path}: {exc.strerror or exc}") from exc
-    return Fingerprint(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, digest)
+# Identity of the file as read (Fingerprint and fingerprint() live in .fingerprint, which reading
+# imports without this module)
 
 
 def _fingerprint_of(st: os.stat_result, content: mmap.mmap | bytes) -> Fingerprint:
