@@ -1382,8 +1382,8 @@ def start_drafts(
 ) -> PendingDrafts:
     """:func:`make_drafts` in two steps, so a big run's helper process can start rendering early.
 
-    run.py starts the drafts before it computes the figures and writes the
-    tabs, and the helper renders its half meanwhile.  Nothing is written and
+    run.py starts the drafts before it writes the tabs, and the helper
+    renders its part meanwhile.  Nothing is written and
     no error is raised before ``finish()``, which checks and writes exactly
     what make_drafts did, in the same order; ``cancel()`` stops the helper
     when the run fails in between.
@@ -1544,13 +1544,13 @@ def _with_helper(
 
 #: Fewest due rows worth a helper process: forking a big run costs some 20-50 ms.
 PARALLEL_MIN = 500
-#: The helper's share of the drafts.  It starts first (while this process computes the
-#: figures and writes the tabs) but is slower per draft: it copies each memory page it
-#: writes to, and the two CPUs of the machines measured share a core's resources
+#: The helper's share of the drafts.  It starts first (while this process writes the
+#: tabs, ~0.15 s at 100,000 rows) but is slower per draft: it copies each memory page
+#: it writes to, and the two CPUs of the machines measured share a core's resources
 #: (two busy processes each run ~45 % slower than one alone).  Measured at 100,000
-#: rows: given 52 %, the helper's outcomes reached this process 20-120 ms after it
-#: finished its own drafts; given half, 24-30 ms (mostly sending the outcomes).
-HELPER_SHARE = 0.5
+#: rows: given half, the helper's outcomes reached this process 30-180 ms after it
+#: finished its own drafts; given 46 %, 20-27 ms, about what sending them takes.
+HELPER_SHARE = 0.46
 
 
 def _can_fork() -> bool:
@@ -1565,8 +1565,8 @@ class _Helper:
 
     Rendering is pure Python, so a thread can't use a second core; a forked
     child can, with the rows, config and compiled templates already in its
-    memory.  It renders as soon as it starts (while the parent computes the
-    figures and writes the tabs), writes nothing until ``go()`` (so a run
+    memory.  It renders as soon as it starts (while the parent writes the
+    tabs), writes nothing until ``go()`` (so a run
     that fails before its drafts leaves none), then sends its outcomes back
     through a pipe.  It closes every descriptor it inherited but its pipes:
     the run lock, above all, must be released when the parent releases it.

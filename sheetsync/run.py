@@ -115,7 +115,7 @@ def _execute(config: Config, opts: Options, progress: Progress | None) -> Result
 
 
 def _start_drafts(result: Result, config: Config, opts: Options, templates: Any) -> Any:
-    """The drafts, started before the figures and tabs (see drafts.start_drafts), finished after them."""
+    """The drafts, started before the tabs are written (see drafts.start_drafts), finished after them."""
     from .drafts import start_drafts
 
     drafts_cfg = config.drafts
@@ -187,19 +187,21 @@ def _read_check_write(
             if writes_tabs and not book.writable:
                 book.write([])  # raises the backend's "can't write this format" error before any work
             result = _read_and_check(book, config, source, as_of, opts)
+            if opts.summary:
+                # Before the drafts helper is forked, not while it runs: the figures read every
+                # row, and after the fork each memory page they touch is copied (see drafts._Helper).
+                result.figures = compute(result.rows, result.checked, config, as_of, result.quotas)
             # A template error stops us here, before anything is written.
             drafts = _start_drafts(result, config, opts, templates.result()) if templates is not None else None
             try:
-                if opts.summary:
-                    result.figures = compute(result.rows, result.checked, config, as_of, result.quotas)
-                    if writes_tabs:
-                        grids = _grids(book, result, config)
-                        if opts.drafts:
-                            from .drafts import check_out_folder
+                if opts.summary and writes_tabs:
+                    grids = _grids(book, result, config)
+                    if opts.drafts:
+                        from .drafts import check_out_folder
 
-                            check_out_folder(opts.out or config.drafts.out)  # a bad --out stops us before the write
-                        book.write(grids)
-                        result.written_tabs = [g.title for g in grids]
+                        check_out_folder(opts.out or config.drafts.out)  # a bad --out stops us before the write
+                    book.write(grids)
+                    result.written_tabs = [g.title for g in grids]
             except BaseException:
                 if drafts is not None:
                     drafts.cancel()
