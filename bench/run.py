@@ -1,6 +1,6 @@
 """The speed benchmark of SPEC 9, in one command.
 
-    python bench/run.py [--rows 100000] [--small-rows 500] [--reps 5] [--reps-openpyxl 1]
+    python bench/run.py [--rows 100000] [--small-rows 500] [--reps 7] [--reps-openpyxl 2]
                         [--skip-openpyxl] [--out-dir bench/out] [--work-dir DIR] [--keep]
                         [--compare-with DIR] [--json FILE] [--strict]
 
@@ -18,7 +18,7 @@ lasts), the median of several repetitions of:
     plus the manifest (the defaults);
 (c) **openpyxl**: a fresh ``python`` that loads the big workbook with
     ``openpyxl.load_workbook`` and saves it to another file (slow:
-    ``--reps-openpyxl`` is 1 by default);
+    ``--reps-openpyxl`` is 2 by default);
 (d) **small sync**: (b) on a ``--small-rows`` workbook.
 
 Every measurement is a separate process started the same way, so each includes
@@ -26,7 +26,8 @@ interpreter start-up and imports; the time is the wall time from spawn to exit, 
 the peak memory is ``ru_maxrss`` from ``os.wait4`` (for (b), the larger of the sync's
 and its drafts helper's).  Copying the workbook and ``os.sync()`` happen before the
 clock starts, so one step's disk write-back doesn't land on the next step's clock;
-each step writes into a new folder under ``--work-dir``, all deleted at the end
+each step writes into a new folder under ``--work-dir`` (default: ``/dev/shm`` when it
+is a tmpfs, else ``OUT_DIR/work``: see ``default_work_dir``), all deleted at the end
 (``--keep`` leaves them).
 
 Untimed warm-ups come first: (b) and (d) under ``python -X importtime``, which fills
@@ -73,6 +74,8 @@ TARGET_READ_RATIO = 3.0
 TARGET_OPENPYXL_RATIO = 10.0
 TARGET_RSS_MB = 300.0
 TARGET_SMALL_S = 0.6
+#: Spread of (a) (slowest / quickest) above which the run is called noisy.
+NOISY = 1.25
 #: Top-level modules that would mean a Google client was imported for an Excel source.
 GOOGLE_MODULES = ("gspread", "google", "googleapiclient", "google_auth_oauthlib", "httplib2", "requests")
 
@@ -208,7 +211,7 @@ class Bench:
         self.args = args
         self.py = sys.executable
         self.script = sheetsync_script()
-        work_dir = args.work_dir or args.out_dir / "work"
+        work_dir = args.work_dir
         work_dir.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix="run-", dir=work_dir))
         # No sheetsync.toml, no templates/ folder, no SHEETSYNC_* settings: the defaults.
@@ -293,6 +296,24 @@ def imported(stderr: str) -> list[str]:
     return sorted(names)
 
 
+SHM_WORK = Path("/dev/shm/sheetsync-bench")
+
+
+def default_work_dir(out_dir: Path) -> Path:
+    """Memory (tmpfs) when the machine has it, so the disk's state isn't what gets measured.
+
+    (a) reads a workbook the page cache already holds; with the syncs also
+    writing to memory, (b)/(a) compares the work of the two programs.  On a
+    disk, creating 5,000 draft files costs more, and on ext4 much more for a
+    few minutes after many files were deleted (the previous run's clean-up):
+    see docs/benchmarks.md, which gives both.  ``--work-dir`` picks the disk.
+    """
+    shm = SHM_WORK.parent
+    if shm.is_dir() and os.access(shm, os.W_OK) and filesystem(shm).startswith("tmpfs "):
+        return SHM_WORK
+    return out_dir / "work"
+
+
 def filesystem(path: Path) -> str:
     """The file system type holding ``path`` (from /proc/mounts), e.g. ``ext4 (/)``."""
     best = ("", "unknown")
@@ -342,14 +363,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="SPEC 9 speed benchmark (see the module docstring).")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the big workbook (default 100000)")
     parser.add_argument("--small-rows", type=int, default=500, help="rows of the small workbook (default 500)")
-    parser.add_argument("--reps", type=int, default=5, help="repetitions of (a), (b) and (d) (default 5)")
-    parser.add_argument("--reps-openpyxl", type=int, default=1, help="repetitions of (c) (default 1: ~35 s each)")
+    parser.add_argument("--reps", type=int, default=7, help="repetitions of (a), (b) and (d) (default 7)")
+    parser.add_argument("--reps-openpyxl", type=int, default=2, help="repetitions of (c) (default 2: ~35 s each)")
     parser.add_argument("--skip-openpyxl", action="store_true", help="don't run (c)")
     parser.add_argument("--out-dir", type=Path, default=HERE / "out", help="where the workbooks are cached")
     parser.add_argument(
         "--work-dir",
         type=Path,
-        help="where the syncs run and write (default: OUT_DIR/work, on the project's disk); see docs/benchmarks.md",
+        help=(
+            f"where the syncs run and write (default: {SHM_WORK} when /dev/shm is a tmpfs, else OUT_DIR/work); "
+            "see docs/benchmarks.md"
+        ),
     )
     parser.add_argument("--keep", action="store_true", help="leave the outputs in place (they are deleted by default)")
     parser.add_argument(
@@ -366,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     reps_openpyxl = 0 if args.skip_openpyxl else max(0, min(args.reps_openpyxl, args.reps))
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    args.work_dir = (args.work_dir or default_work_dir(args.out_dir)).absolute()  # the syncs run in their own folders
     big = workbook(args.rows, args.out_dir)
     small = workbook(args.small_rows, args.out_dir)
     bench = Bench(args)
@@ -452,6 +477,15 @@ def summarize(
     lines.append("")
     lines.append(f"(a) inside its process, without interpreter start-up: median {statistics.median(inner):.2f} s")
     lines.append(f"peak RSS of a bare `python -c pass` started the same way: {floor:.0f} MB")
+    pairs = [f"{rb.seconds / ra.seconds:.2f}" for ra, rb in zip(a.runs, b.runs, strict=True)]
+    lines.append(f"(b)/(a) of each repetition (run seconds apart): {', '.join(pairs)}")
+    # (a) is the same fixed work every time: its spread is how much the machine's load moved.
+    spread = max(r.seconds for r in a.runs) / min(r.seconds for r in a.runs)
+    lines.append(
+        f"machine noise: (a), the same work each time, took {min(r.seconds for r in a.runs):.2f}-"
+        f"{max(r.seconds for r in a.runs):.2f} s (x{spread:.2f})"
+        + ("; a noisy run: see Noise in docs/benchmarks.md" if spread > NOISY else "")
+    )
     if "b0" in series:
         b0, d0 = series["b0"], series["d0"]
         lines.append(
@@ -487,7 +521,7 @@ def summarize(
     if reps_openpyxl and reps_openpyxl < args.reps:
         lines.append(f"(c) ran {reps_openpyxl} time(s), the others {args.reps} times each.")
     info = machine()
-    info["work dir"] = f"{args.work_dir or args.out_dir / 'work'} on {args.work_fs}"
+    info["work dir"] = f"{args.work_dir} on {args.work_fs}"
     lines += ["", "machine: " + ", ".join(f"{k} {v}" for k, v in info.items())]
     all_pass = all(ok is not False for _w, _t, ok in checks)
     return {

@@ -824,7 +824,7 @@ def address_header(name: str, mailboxes: Sequence[tuple[str, str]]) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _from_header(display: str, addr: str) -> str:
-    """The From line: the same few owners sign thousands of drafts (a tenth of building each one)."""
+    """The From line, built once per owner: the same few owners sign thousands of drafts."""
     return address_header("From", [(display, addr)])
 
 

@@ -175,7 +175,7 @@ def _buckets(rows: Sequence[Row], excluded: set[int]) -> dict[tuple[str, str | N
     """The included rows by (stage, owner) as typed, in order of first appearance.
 
     The figures then work a bucket at a time with comprehensions and ``sum``
-    instead of a Python loop body per row: 100,000 rows in ~0.07 s, not 0.17 s.
+    instead of a Python loop body per row: 100,000 rows in ~0.1 s, not 0.17 s.
     """
     buckets: dict[tuple[str, str | None], list[Row]] = {}
     for row in rows:

@@ -44,6 +44,7 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path: Path) -> None:
     for label in ("(a) read", "(b) sheetsync sync", "(c) openpyxl", "(d) sheetsync sync", "| target |"):
         assert label in out, out
     assert "(b)/(a) = " in out and "peak RSS of (b) = " in out
+    assert "(b)/(a) of each repetition" in out and "machine noise: (a), the same work each time, took" in out
     assert "Google modules imported by an Excel sync: none" in out
     data = json.loads(results.read_text())
     assert len(data["series"]["b"]["seconds"]) == 1 and data["series"]["c"]["seconds"] == []
