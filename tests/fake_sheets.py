@@ -789,6 +789,24 @@ def _cell(a1: str) -> tuple[int, int]:
 # --- credentials for tests ----------------------------------------------------------
 
 
+def use_fake(fake: FakeSheets, monkeypatch: Any, home: Path) -> None:
+    """A clean fake, the client pointed at it, retries fast, no stray credentials from this machine.
+
+    ``monkeypatch`` is pytest's fixture; ``home`` an empty folder standing in
+    for the user's home (and gcloud's config), so no real credentials are found.
+    """
+    from sheetsync.sources.gsheets import ENDPOINT_ENV, RETRY_BASE_ENV, TIMEOUT_ENV
+
+    fake.reset()
+    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
+    monkeypatch.setenv(RETRY_BASE_ENV, "0.01")
+    monkeypatch.setenv(TIMEOUT_ENV, "5")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("HOME", str(home / "home"))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(home / "gcloud"))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+
+
 def make_service_account(
     fake: FakeSheets, directory: Path, email: str, *, token_uri: str | None = None, register: bool = True
 ) -> ServiceAccount:

@@ -31,13 +31,14 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path: Path) -> None:
             "--out-dir",
             str(tmp_path / "workbooks"),
             "--work-dir",
-            str(tmp_path),
+            ".",  # relative to the benchmark's working folder (the syncs run in folders of their own)
             "--json",
             str(results),
         ],
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout

@@ -64,6 +64,19 @@ def make(out: Path, templates: D.Templates, *, parallel: bool, **kw: Any) -> D.D
         D.PARALLEL_MIN = saved
 
 
+def count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets an item each time drafts forks (the fork still happens)."""
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(D.os, "fork", counting_fork)
+    return forks
+
+
 def files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
@@ -87,14 +100,7 @@ def comparable(result: D.DraftsResult, root: Path) -> list[tuple[Any, ...]]:
 def test_the_path_is_taken_when_a_second_cpu_is_there(
     tmp_path: Path, templates: D.Templates, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    forks = []
-    real_fork = os.fork
-
-    def counting_fork() -> int:
-        forks.append(1)
-        return real_fork()
-
-    monkeypatch.setattr(D.os, "fork", counting_fork)
+    forks = count_forks(monkeypatch)
     monkeypatch.setattr(D, "_can_fork", lambda: True)
     monkeypatch.setattr(D, "PARALLEL_MIN", 1)
     D.make_drafts(rows(), set(), Config(), AS_OF, out=tmp_path, templates=templates, dry_run=True)
@@ -200,14 +206,7 @@ def test_a_run_that_fails_before_its_drafts_writes_none(
     """The tab write is refused (a Summary tab sheetsync didn't make): the helper never writes its drafts."""
     from conftest import HEADERS, write_xlsx
 
-    forks = []
-    real_fork = os.fork
-
-    def counting_fork() -> int:
-        forks.append(1)
-        return real_fork()
-
-    monkeypatch.setattr(D.os, "fork", counting_fork)
+    forks = count_forks(monkeypatch)
     monkeypatch.setattr(D, "_can_fork", lambda: True)
     monkeypatch.setattr(D, "PARALLEL_MIN", 1)
     monkeypatch.chdir(tmp_path)

@@ -27,6 +27,7 @@ from fake_sheets import (
     ServiceAccount,
     make_authorized_user,
     make_service_account,
+    use_fake,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -63,14 +64,7 @@ def account(fake: FakeSheets, tmp_path_factory: pytest.TempPathFactory) -> Servi
 @pytest.fixture
 def sheets(fake: FakeSheets, account: ServiceAccount, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSheets:
     """A clean fake, the client pointed at it, retries fast, no stray credentials from this machine."""
-    fake.reset()
-    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
-    monkeypatch.setenv(RETRY_BASE_ENV, "0.01")
-    monkeypatch.setenv(TIMEOUT_ENV, "5")
-    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
-    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    use_fake(fake, monkeypatch, tmp_path)
     return fake
 
 

@@ -29,12 +29,10 @@ import openpyxl
 import pytest
 import xlsxwriter
 from click.testing import Result
-from fake_sheets import FakeSheets, ServiceAccount, make_service_account
+from fake_sheets import FakeSheets, ServiceAccount, make_service_account, use_fake
 from python_calamine import CalamineWorkbook
 from test_gsheets import SA_EMAIL, secrets_in
 from test_xlsx_package import sheet_parts
-
-from sheetsync.sources.gsheets import ENDPOINT_ENV, RETRY_BASE_ENV, TIMEOUT_ENV
 
 AS_OF = "2026-11-27"
 DUE = dt.date(2026, 11, 26)  # a next follow-up before as-of: every row below is due a follow-up draft
@@ -326,13 +324,7 @@ def sheets(
     google: tuple[FakeSheets, ServiceAccount], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> tuple[FakeSheets, ServiceAccount]:
     fake, account = google
-    fake.reset()
-    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
-    monkeypatch.setenv(RETRY_BASE_ENV, "0.01")
-    monkeypatch.setenv(TIMEOUT_ENV, "5")
-    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    use_fake(fake, monkeypatch, tmp_path)
     return fake, account
 
 

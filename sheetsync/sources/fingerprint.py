@@ -8,6 +8,7 @@ loads (see ``ExcelBook.rows``), and a read-only command never does.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,4 +40,13 @@ def fingerprint(path: Path) -> Fingerprint:
             digest = hashlib.file_digest(f, "sha256").hexdigest()
     except OSError as exc:
         raise SourceError(f"can't read {path}: {exc.strerror or exc}") from exc
+    return _made(st, digest)
+
+
+def fingerprint_of(st: os.stat_result, content: mmap.mmap | bytes) -> Fingerprint:
+    """The fingerprint of a file whose stat and whole content the caller already holds (the writer's check)."""
+    return _made(st, hashlib.sha256(content).hexdigest())
+
+
+def _made(st: os.stat_result, digest: str) -> Fingerprint:
     return Fingerprint(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, digest)

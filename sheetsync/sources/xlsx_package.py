@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import math
 import mmap
 import os
@@ -36,17 +35,12 @@ from urllib.parse import unquote
 
 from ..errors import ConfigError, SourceError, WriteRefused
 from ..grid import FMT_DATE, FMT_DATETIME, Cell, Grid
-from .fingerprint import Fingerprint, fingerprint
+from .fingerprint import Fingerprint, fingerprint, fingerprint_of
 
 __all__ = ["Fingerprint", "fingerprint", "office_lock_file", "write_tabs"]
 
-# --------------------------------------------------------------------------------------------------
-# Identity of the file as read (Fingerprint and fingerprint() live in .fingerprint, which reading
-# imports without this module)
-
-
-def _fingerprint_of(st: os.stat_result, content: mmap.mmap | bytes) -> Fingerprint:
-    return Fingerprint(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, hashlib.sha256(content).hexdigest())
+# The identity of the file as read (Fingerprint, fingerprint(), fingerprint_of()) lives in
+# .fingerprint, which reading imports without this module.
 
 
 def office_lock_file(path: Path) -> Path | None:
@@ -95,7 +89,7 @@ def write_tabs(path: Path, grids: Sequence[Grid], *, expected: Fingerprint | Non
         if st.st_size == 0:
             raise SourceError(f"{path} is empty, not an Excel workbook")
         with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
-            if expected is not None and _fingerprint_of(st, data) != expected:
+            if expected is not None and fingerprint_of(st, data) != expected:
                 raise WriteRefused(
                     f"{path} changed after sheetsync read it (saved by someone else?) — "
                     "nothing was written; run sheetsync again"
