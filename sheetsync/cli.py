@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import gc
 import json
 import os
@@ -16,9 +17,9 @@ from typing import Any, NoReturn
 
 import click
 
-from . import __version__
+from . import __version__, stopping
 from .config import Config, find_config, load_config
-from .errors import SheetsyncError
+from .errors import OutputError, SheetsyncError, Stopped
 
 AS_OF = click.option(
     "--as-of",
@@ -39,7 +40,11 @@ SOURCE = click.argument("source", required=False)
 
 
 class SheetsyncGroup(click.Group):
-    """Turns every SheetsyncError into ``Error: …`` on stderr and its exit code — the one place that does."""
+    """Turns every SheetsyncError (and a run stopped by a signal) into ``Error: …`` on stderr and its exit code.
+
+    The one place that does, but for what fails outside a command (``--help``
+    into a full disk), which :func:`main` reports the same way.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["sheetsync.args"] = list(args)
@@ -48,7 +53,7 @@ class SheetsyncGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except SheetsyncError as exc:
+        except (SheetsyncError, Stopped) as exc:
             _log_failure(ctx, exc.exit_code, exc.message)
             click.echo(f"Error: {exc.message}", err=True)
             ctx.exit(exc.exit_code)
@@ -382,17 +387,86 @@ def main() -> NoReturn:
     the command writes is closed by then, and sheetsync registers no
     ``atexit`` work.  Only the console script does this; ``cli`` called
     in-process (tests, CliRunner) keeps the collector as it was.
+
+    Only the console script, too, stops cleanly on SIGINT and SIGTERM
+    (exit 130 and 143, see stopping.py) and turns a failed write to stdout
+    or stderr (a full disk, a closed pipe) into one line and exit 2.
     """
     gc.disable()
+    stopping.install()
+    sys.stdout = _Guarded.wrap(sys.stdout, "stdout")
+    sys.stderr = _Guarded.wrap(sys.stderr, "stderr")
     try:
         cli(prog_name="sheetsync")
         status = 0  # click always ends with SystemExit; this is for form
     except SystemExit as exc:
         status = _exit_status(exc.code)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a reader that went away (`| head`), or a closed stream
-            stream.flush()
+    except (SheetsyncError, Stopped) as exc:  # failed outside a command, or while reporting another failure
+        status = exc.exit_code
+        _say(f"Error: {exc.message}")
+    try:
+        sys.stdout.flush()
+    except OutputError as exc:
+        if status in (0, 1):  # the command's own outcome was fine: the output is what failed
+            status = exc.exit_code
+            _say(f"Error: {exc.message}")
+    except ValueError:  # closed
+        pass
+    with contextlib.suppress(OutputError, ValueError):
+        sys.stderr.flush()
     os._exit(status)
+
+
+def _say(line: str) -> None:
+    """A last line on stderr, if stderr can still take one."""
+    with contextlib.suppress(OutputError, OSError, ValueError):
+        click.echo(line, err=True)
+
+
+class _Guarded:
+    """``sys.stdout`` or ``sys.stderr``, whose failed writes raise :class:`OutputError` (SPEC 10.5).
+
+    Output is the last thing a command does and the one thing the user's
+    shell decides: ``> /dev/full`` (ENOSPC), ``| head -1`` (EPIPE once head
+    has gone).  Either used to end in a traceback, or in click's silent exit
+    1 for a closed pipe.  Everything else is the stream's own.
+    """
+
+    def __init__(self, stream: Any, name: str) -> None:
+        self._stream = stream
+        self._name = name
+
+    @classmethod
+    def wrap(cls, stream: Any, name: str) -> Any:
+        return stream if stream is None else cls(stream, name)
+
+    def write(self, data: Any) -> int:
+        try:
+            return int(self._stream.write(data))
+        except OSError as exc:
+            raise _output_error(self._name, exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise _output_error(self._name, exc) from None
+
+    @property
+    def buffer(self) -> Any:
+        """The binary stream under a text one (click writes bytes there), guarded the same way."""
+        return _Guarded(self._stream.buffer, self._name)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._stream, attribute)
+
+
+def _output_error(name: str, exc: OSError) -> OutputError:
+    if exc.errno in (errno.EPIPE, errno.ECONNRESET):
+        return OutputError(f"{name} was closed before sheetsync finished writing (the program reading it stopped)")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return OutputError(f"can't write {name}: {exc.strerror} — free some disk space, or send the output elsewhere")
+    return OutputError(f"can't write {name}: {exc.strerror or exc} — check where the output goes")
 
 
 def _exit_status(code: object) -> int:

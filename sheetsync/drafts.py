@@ -31,8 +31,7 @@ import io
 import operator
 import os
 import re
-import sys
-import threading
+import signal
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -41,14 +40,16 @@ from email.utils import format_datetime, parseaddr
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2 import meta, nodes
 
+from . import parallel, stopping
 from .config import Config, Stage
-from .errors import ConfigError, TemplateError, UsageError
+from .errors import ConfigError, Stopped, TemplateError, UsageError
+from .fsutil import sweep_temp_files, write_atomic
 from .schema import FIELDS, Row
 
 REASONS = ("appointment-reminder", "info-request", "post-meeting", "trial-offer", "follow-up")
@@ -60,6 +61,9 @@ MANIFEST_HEADER = ("row", "prospect", "email", "reason", "status", "file", "subj
 #: Statuses an entry can have.  ``would-write`` replaces ``written`` on a dry run;
 #: ``limited`` marks due drafts left out by ``--limit``.
 STATUSES = ("written", "would-write", "skipped", "failed", "limited")
+#: The manifest's status for due drafts a run stopped by SIGINT/SIGTERM did not reach.  Such a
+#: run ends with ``Stopped``, never with a result, so this is not one of STATUSES.
+INTERRUPTED = "interrupted"
 
 #: Headers a template may set, by their lower-case spelling.
 TEMPLATE_HEADERS = {"subject": "Subject", "cc": "Cc", "reply-to": "Reply-To"}
@@ -1231,42 +1235,6 @@ def check_out_folder(out: Path) -> None:
         raise UsageError(f"can't create the drafts folder {out} ({probe} is not writable) — pass another --out")
 
 
-def _write_atomic(path: str | Path, data: bytes, *, absent: bool = False) -> bool:
-    """Temp file + rename, so a crash leaves the old file or the new one, never half of one.
-
-    A file that already holds exactly these bytes (a rerun) is left alone:
-    that keeps its timestamp and saves the create and rename, which cost far
-    more than the comparison on slow or busy disks.  Returns whether it wrote.
-    ``absent``: the caller listed the folder and the file wasn't there, so
-    the check is skipped.  Paths are handled as text: pathlib's ``with_name``
-    cost more than the writing itself (a big run writes 5,000 drafts).
-    """
-    if not absent:
-        try:
-            if os.stat(path).st_size == len(data):
-                with open(path, "rb") as fh:
-                    if fh.read() == data:
-                        return False
-        except OSError:
-            pass
-    head, sep, tail = os.fspath(path).rpartition(os.sep)
-    tmp = f"{head}{sep}.{tail}.{os.getpid()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return True
-
-
 def _csv_cell(value: object) -> object:
     """Text starting like a formula opens as text in Excel (no CSV formula injection)."""
     if isinstance(value, str) and value[:1] in _FORMULA_START:
@@ -1420,11 +1388,17 @@ class PendingDrafts:
             self.helper = self._helper(templates)
 
     def _helper(self, templates: Templates) -> _Helper | None:
-        """A forked helper rendering the second half of the drafts, when that is worth it and safe."""
-        if self.limit is not None or len(self.todo) < PARALLEL_MIN or not _can_fork():
+        """A forked helper rendering the last drafts, when that is worth it and safe (see parallel.py)."""
+        if self.limit is not None or len(self.todo) < PARALLEL_MIN or not parallel.possible():
             return None  # with --limit a draft depends on the ones before it
-        self.maker = _Maker(self.config, self.as_of, templates, self.out, self.fmt, self.dry_run)
-        return _Helper(self.maker, self.todo[len(self.todo) - int(len(self.todo) * HELPER_SHARE) :])
+        maker = self.maker = _Maker(self.config, self.as_of, templates, self.out, self.fmt, self.dry_run)
+        fmt = self.fmt
+        return parallel.Helper(
+            self.todo[len(self.todo) - int(len(self.todo) * HELPER_SHARE) :],
+            prepare=lambda item: maker.prepare(*item),
+            complete=maker.complete,
+            pack=lambda outcome: _fields(*outcome, fmt),
+        )
 
     def cancel(self) -> None:
         if self.helper is not None:
@@ -1452,37 +1426,65 @@ class PendingDrafts:
             self.helper = self._helper(templates)
         if self.maker is None:
             self.maker = _Maker(self.config, as_of, templates, out, fmt, dry_run)
-        entries: list[DraftEntry] = []
-        mbox: list[Draft] = []
-        if self.helper is not None:
-            helper, self.helper = self.helper, None
-            outcomes = _with_helper(self.maker, todo, helper, progress)
-        else:
-            outcomes = _one_process(self.maker, todo, limit, progress)
-        for entry, draft in outcomes:
-            if draft is not None and fmt == "mbox":
-                mbox.append(draft)
-            entries.append(entry)
+        if not dry_run:
+            self.maker.list_folder()
+            sweep_temp_files(out, self.maker.present)  # what runs killed mid-write left (SPEC 10.5)
+        # A SIGINT or SIGTERM from here on stops the drafts between two of them, so the
+        # manifest written below lists exactly the drafts that were written.
+        with stopping.deferred():
+            if self.helper is not None:
+                helper, self.helper = self.helper, None
+                outcomes = _with_helper(self.maker, todo, helper, progress)
+            else:
+                outcomes = _one_process(self.maker, todo, limit, progress)
+            entries = [entry for entry, _draft in outcomes]
+            mbox = [draft for _entry, draft in outcomes if draft is not None] if fmt == "mbox" else []
+            signum = stopping.requested()
+            result = DraftsResult(entries, out, fmt, dry_run, None if dry_run else out / MANIFEST)
+            if not dry_run:
+                if signum:
+                    sweep_temp_files(out)  # a helper that had to be killed mid-write left its temp file
+                self._write(result, mbox, removing=not signum)
+            if signum:
+                raise Stopped(signum, _stopped_message(result, signum))
+        return result
 
-        result = DraftsResult(entries, out, fmt, dry_run, None if dry_run else out / MANIFEST)
-        if dry_run:
-            return result
-        if fmt == "mbox":
+    def _write(self, result: DraftsResult, mbox: list[Draft], *, removing: bool) -> None:
+        """The mbox or the clean-up of replaced ``.eml`` files, then the manifest (the end of every run that writes)."""
+        out = result.out
+        if result.fmt == "mbox":
             try:
-                _write_atomic(out / MBOX, _mbox_bytes(mbox))
+                write_atomic(out / MBOX, _mbox_bytes(mbox))
             except OSError as exc:
                 raise UsageError(f"can't write {out / MBOX} ({exc.strerror or exc}) — check the folder") from None
-        else:
-            kept = {e.name for e in entries if e.status == "written" and e.name is not None}
-            result.removed = _remove_replaced(out, as_of, kept)
+        elif removing:  # a stopped run leaves the drafts it did not reach as they were
+            kept = {e.name for e in result.entries if e.status == "written" and e.name is not None}
+            result.removed = _remove_replaced(out, self.as_of, kept)
         try:
-            _write_atomic(out / MANIFEST, _manifest_bytes(entries))
+            write_atomic(out / MANIFEST, _manifest_bytes(result.entries))
         except OSError as exc:
             raise UsageError(f"can't write {out / MANIFEST} ({exc.strerror or exc}) — check the folder") from None
-        return result
+
+
+def _stopped_message(result: DraftsResult, signum: int) -> str:
+    name = signal.Signals(signum).name
+    if result.dry_run:
+        return f"stopped by {name} while rendering drafts (a dry run: nothing was written) — run again"
+    where = f"to {result.out / MBOX}" if result.fmt == "mbox" else f"in {result.out}"
+    return (
+        f"stopped by {name} while writing drafts — {result.written} of {len(result.entries)} written {where}, "
+        f"listed in {result.manifest} (the rest marked {INTERRUPTED}); run again to write them"
+    )
 
 
 Outcome = tuple[DraftEntry, "Draft | None"]
+
+
+def _interrupted(maker: _Maker, row: Row, reason: str) -> Outcome:
+    """A due row the run was stopped before reaching (SIGINT/SIGTERM): in the manifest, never written."""
+    name = signal.Signals(stopping.requested()).name
+    detail = f"not written: the run was stopped by {name} before this draft — run again to write it"
+    return maker.entry(row, reason, INTERRUPTED, detail=detail), None
 
 
 def _one_process(
@@ -1491,6 +1493,9 @@ def _one_process(
     outcomes: list[Outcome] = []
     made = 0
     for done, (row, reason) in enumerate(todo, 1):
+        if stopping.requested():
+            outcomes.extend(_interrupted(maker, row, reason) for row, reason in todo[done - 1 :])
+            break
         if (skip := _skip_reason(row)) is not None:
             entry, draft = maker.entry(row, reason, "skipped", detail=skip), None
         elif limit is not None and made >= limit:
@@ -1505,18 +1510,32 @@ def _one_process(
     return outcomes
 
 
+def _until_stopped(maker: _Maker, todo: Sequence[tuple[Row, str]], report: Callable[[int], None]) -> list[Outcome]:
+    """Each due row's outcome as :meth:`_Maker.outcome` makes it, until the run is asked to stop."""
+    outcomes: list[Outcome] = []
+    for done, (row, reason) in enumerate(todo, 1):
+        if stopping.requested():
+            outcomes.extend(_interrupted(maker, row, reason) for row, reason in todo[done - 1 :])
+            break
+        outcomes.append(maker.outcome(row, reason))
+        report(done)
+    return outcomes
+
+
 def _with_helper(
     maker: _Maker, todo: Sequence[tuple[Row, str]], helper: _Helper, progress: Progress | None
 ) -> list[Outcome]:
     """This process makes the first drafts while the helper writes the rest it has rendered.
 
     Each draft is made exactly as :func:`_one_process` makes it (no
-    ``--limit``, so drafts don't depend on each other).  If the helper fails
-    in any way, this process makes its drafts itself, so the result, and any
-    error, is what one process would have produced.  One difference remains:
-    when making a draft raises here (a bug, not a template or write error,
-    which are outcomes), the helper may already have written later drafts
-    that one process would not have reached.
+    ``--limit``, so drafts don't depend on each other).  Whatever the helper
+    did not complete (it failed, or was stopped on its own), this process
+    makes itself, so the result, and any error, is what one process would
+    have produced.  One difference remains: when making a draft raises here
+    (a bug, not a template or write error, which are outcomes), the helper
+    may already have written later drafts that one process would not have
+    reached.  When the run is asked to stop, both stop between two drafts and
+    the drafts neither reached are marked interrupted.
     """
     mine = len(todo) - len(helper.items)
     shown = 0
@@ -1529,15 +1548,16 @@ def _with_helper(
 
     helper.go()
     try:
-        outcomes: list[Outcome] = []
-        for done, (row, reason) in enumerate(todo[:mine], 1):
-            outcomes.append(maker.outcome(row, reason))
-            report(min(len(todo) - 1, done * len(todo) // max(1, mine)))  # both halves move at one pace
-        theirs = helper.outcomes(maker)
+        outcomes = _until_stopped(
+            maker,
+            todo[:mine],
+            lambda done: report(min(len(todo) - 1, done * len(todo) // max(1, mine))),  # both halves at one pace
+        )
+        packed = helper.results()
     finally:
         helper.kill()
-    if theirs is None:
-        theirs = [maker.outcome(row, reason) for row, reason in todo[mine:]]
+    theirs = [] if packed is None else _unpack(packed, maker)
+    theirs += _until_stopped(maker, todo[mine + len(theirs) :], lambda _done: None)
     report(len(todo))
     return outcomes + theirs
 
@@ -1552,91 +1572,7 @@ PARALLEL_MIN = 500
 #: finished its own drafts; given 46 %, 20-27 ms, about what sending them takes.
 HELPER_SHARE = 0.46
 
-
-def _can_fork() -> bool:
-    """A second CPU to use, and ``fork`` to use it safely (Linux, no other thread running)."""
-    if sys.platform != "linux" or threading.active_count() != 1:
-        return False
-    return len(os.sched_getaffinity(0)) >= 2
-
-
-class _Helper:
-    """A forked copy of this process that renders the last drafts now and writes them on ``go()``.
-
-    Rendering is pure Python, so a thread can't use a second core; a forked
-    child can, with the rows, config and compiled templates already in its
-    memory.  It renders as soon as it starts (while the parent writes the
-    tabs), writes nothing until ``go()`` (so a run
-    that fails before its drafts leaves none), then sends its outcomes back
-    through a pipe.  It closes every descriptor it inherited but its pipes:
-    the run lock, above all, must be released when the parent releases it.
-    """
-
-    def __init__(self, maker: _Maker, items: Sequence[tuple[Row, str]]) -> None:
-        self.items = items
-        go_in, self._go = os.pipe()
-        self._results, results_out = os.pipe()
-        self.pid: int | None = os.fork()
-        if self.pid == 0:
-            _helper_main(maker, items, go_in, results_out)  # never returns
-        os.close(go_in)
-        os.close(results_out)
-
-    def go(self) -> None:
-        os.write(self._go, b"g")
-        os.close(self._go)
-        self._go = -1
-
-    def outcomes(self, maker: _Maker) -> list[Outcome] | None:
-        """Its outcomes once it is done, or None if it failed."""
-        with os.fdopen(self._results, "rb") as pipe:
-            self._results = -1
-            payload = pipe.read()
-        self._reap()
-        return _unpickle_outcomes(payload, maker)
-
-    def kill(self) -> None:
-        """Stop it if it still runs (it wrote nothing unless told to go), and release everything."""
-        import signal
-
-        if self.pid is not None:
-            with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)
-            self._reap()
-        for fd in (self._go, self._results):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._go = self._results = -1
-
-    def _reap(self) -> None:
-        if self.pid is not None:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
-            self.pid = None
-
-
-def _helper_main(maker: _Maker, items: Sequence[tuple[Row, str]], go_in: int, results_out: int) -> NoReturn:
-    """The helper process: render, wait for go, write, report; never returns into the caller."""
-    try:
-        import pickle
-
-        low, high = sorted((go_in, results_out))
-        os.closerange(3, low)
-        os.closerange(low + 1, high)
-        os.closerange(high + 1, 1 << 16)
-        payload = b""
-        try:
-            prepared = [maker.prepare(row, reason) for row, reason in items]
-            if os.read(go_in, 1) == b"g":  # anything else (the parent gone: end of file) means stop
-                made = [_fields(*maker.complete(p), maker.fmt) for p in prepared]
-                payload = pickle.dumps(("ok", made), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException:
-            payload = pickle.dumps(("failed", None))
-        with os.fdopen(results_out, "wb") as pipe:
-            pipe.write(payload)
-    finally:
-        os._exit(0)
+_Helper = parallel.Helper[tuple[Row, str], "Outcome | _Built", Outcome]
 
 
 def _fields(e: DraftEntry, draft: Draft | None, fmt: str) -> tuple[tuple[Any, ...], bytes | None]:
@@ -1652,22 +1588,15 @@ def _fields(e: DraftEntry, draft: Draft | None, fmt: str) -> tuple[tuple[Any, ..
     )
 
 
-def _unpickle_outcomes(payload: bytes, maker: _Maker) -> list[Outcome] | None:
-    import pickle
-
-    try:
-        status, done = pickle.loads(payload)
-    except Exception:  # a child killed mid-write leaves a truncated payload
-        return None
-    if status != "ok":
-        return None
+def _unpack(packed: list[Any], maker: _Maker) -> list[Outcome]:
+    """The helper's outcomes, as :func:`_fields` packed them."""
     out, date = maker.out, maker.date
     return [
         (
             DraftEntry(row, prospect, email, reason, state, name, subject, detail, out),
             None if data is None else Draft(data, date),
         )
-        for (row, prospect, email, reason, state, name, subject, detail), data in done
+        for (row, prospect, email, reason, state, name, subject, detail), data in packed
     ]
 
 
@@ -1695,6 +1624,13 @@ class _Maker:
         self.listed = False
         self.picked: dict[tuple[str | None, str], tuple[str, TemplateSet]] = {}
 
+    def list_folder(self) -> None:
+        """Take the drafts folder's listing, once it exists: a draft not in it needn't be compared before writing."""
+        self.listed = True
+        self.present = None
+        with contextlib.suppress(OSError):  # unlisted: every write checks for itself
+            self.present = frozenset(os.listdir(self.out))
+
     def entry(
         self, row: Row, reason: str, status: str, name: str | None = None, subject: str | None = None, detail: str = ""
     ) -> DraftEntry:
@@ -1720,14 +1656,12 @@ class _Maker:
             return built
         row, reason, name, subject, data = built
         if self.fmt == "eml":
-            if not self.listed:  # once per process, after the folder is made
-                self.listed = True
-                with contextlib.suppress(OSError):  # unlisted: every write checks for itself
-                    self.present = frozenset(os.listdir(self.out))
+            if not self.listed:  # a helper lists the folder once it writes; this process has listed it
+                self.list_folder()
             absent = self.present is not None and name not in self.present
             target = f"{self.out_text}{os.sep}{name}"
             try:
-                _write_atomic(target, data, absent=absent)
+                write_atomic(target, data, absent=absent)
             except OSError as exc:
                 detail = f"row {row.row}: can't write {target} ({exc.strerror or exc})"
                 return self.entry(row, reason, "failed", subject=subject, detail=detail), None

@@ -1,7 +1,9 @@
 """One exception hierarchy; each class carries the exit code of SPEC section 2.
 
-The CLI turns any ``SheetsyncError`` into ``Error: <message>`` on stderr and
-exits with ``exit_code``; nothing else in the package prints or exits.
+The CLI turns any ``SheetsyncError``, and a run ``Stopped`` by a signal, into
+``Error: <message>`` on stderr and exits with ``exit_code``; nothing else in
+the package prints or exits (but for stopping.py's line when a second signal
+ends a stopping run at once).
 """
 
 from __future__ import annotations
@@ -45,3 +47,28 @@ class WriteRefused(SheetsyncError):
     """The write-back was refused to keep the user's data safe (exit 4)."""
 
     exit_code = 4
+
+
+class OutputError(UsageError):
+    """stdout or stderr can't be written: a full disk, or a closed pipe (exit 2, SPEC 10.5)."""
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM asked the run to stop (exit 130 / 143, SPEC 10.5).
+
+    Not a ``SheetsyncError`` and not even an ``Exception``: no ``except
+    Exception`` on the way up may swallow it.  Code that stops cleanly on it
+    (the drafts write their manifest) raises a new one with ``message`` saying
+    what was done.
+    """
+
+    def __init__(self, signum: int, message: str | None = None) -> None:
+        import signal
+
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        self.exit_code = 128 + signum
+        self.message = message or (
+            f"stopped by {self.signal_name} — run again (every file sheetsync writes is written whole or not at all)"
+        )
+        super().__init__(self.message)

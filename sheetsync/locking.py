@@ -1,11 +1,16 @@
-"""One sheetsync run per workbook at a time.
+"""One sheetsync run per workbook, and per Google Sheet, at a time.
 
 Two runs on one workbook (cron plus a person, or two cron entries) would each
 read, compute and write; the second write would silently undo the first or
-be refused half-way.  A lock file beside the workbook serialises them.  It is
-named ``.~sheetsync-<name>.lock`` so nothing mistakes it for Excel's ``~$``
-owner file, and it is held with ``flock``, which the kernel releases when the
+be refused half-way (on a Google Sheet: drop the History row the first one
+added).  A lock file serialises them.  For a workbook it lies beside the
+workbook, named ``.~sheetsync-<name>.lock`` so nothing mistakes it for
+Excel's ``~$`` owner file; for a Google Sheet, which has no folder of its own,
+it is ``gsheet-<key>.lock`` in the user's ``~/.cache/sheetsync/locks/`` (SPEC
+10.5).  Either is held with ``flock``, which the kernel releases when the
 process dies, so a crash never leaves a lock that blocks the next run.
+
+This module only locks; it never reads or writes the workbook or the sheet.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 
 from .errors import WriteRefused
 
-__all__ = ["lock_path", "run_lock"]
+__all__ = ["google_lock", "google_lock_path", "lock_path", "run_lock"]
 
 _POLL = 0.1
 
@@ -32,6 +37,25 @@ def lock_path(path: Path) -> Path:
     return real.parent / f".~sheetsync-{real.name}.lock"
 
 
+def google_lock_path(key: str) -> Path:
+    """The lock file for the Google Sheet ``key``, in a folder of this user's made private (0700).
+
+    Always under the home folder, never ``$XDG_RUNTIME_DIR`` or
+    ``$XDG_CACHE_HOME``: a login session has those set and cron has not, and
+    the point is that cron and a person at a terminal share one lock.
+    """
+    folder = Path.home() / ".cache" / "sheetsync" / "locks"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise WriteRefused(
+            f"can't create the lock folder {folder}: {exc.strerror or exc} — "
+            "check that HOME is set to a home folder this user can write"
+        ) from exc
+    return folder / f"gsheet-{key}.lock"
+
+
 @contextlib.contextmanager
 def run_lock(path: Path, *, wait: float = 10.0) -> Iterator[None]:
     """Hold the run lock on the workbook at ``path`` for the body of a ``with``.
@@ -40,9 +64,22 @@ def run_lock(path: Path, *, wait: float = 10.0) -> Iterator[None]:
     ``WriteRefused`` (exit 4) naming the run that holds it.  The lock file is
     removed on the way out.
     """
-    lock = lock_path(path)
+    with _held(lock_path(path), str(path), f"check that the folder of {path.name} is writable", wait):
+        yield
+
+
+@contextlib.contextmanager
+def google_lock(key: str, *, wait: float = 10.0) -> Iterator[None]:
+    """:func:`run_lock` for the Google Sheet ``key``: two syncs of one sheet from this machine never interleave."""
+    lock = google_lock_path(key)
+    with _held(lock, f"the Google Sheet gsheet:{key}", f"check that {lock.parent} is writable", wait):
+        yield
+
+
+@contextlib.contextmanager
+def _held(lock: Path, what: str, fix: str, wait: float) -> Iterator[None]:
     deadline = time.monotonic() + wait
-    fd = _acquire(lock, path, deadline)
+    fd = _acquire(lock, what, fix, deadline)
     try:
         os.ftruncate(fd, 0)
         stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -56,15 +93,12 @@ def run_lock(path: Path, *, wait: float = 10.0) -> Iterator[None]:
         os.close(fd)
 
 
-def _acquire(lock: Path, path: Path, deadline: float) -> int:
+def _acquire(lock: Path, what: str, fix: str, deadline: float) -> int:
     while True:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise WriteRefused(
-                f"can't create the lock file {lock}: {exc.strerror or exc} — "
-                f"check that the folder of {path.name} is writable"
-            ) from exc
+            raise WriteRefused(f"can't create the lock file {lock}: {exc.strerror or exc} — {fix}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -73,7 +107,7 @@ def _acquire(lock: Path, path: Path, deadline: float) -> int:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WriteRefused(
-                    f"another sheetsync run ({holder}) is working on {path} — wait for it to finish and run again"
+                    f"another sheetsync run ({holder}) is working on {what} — wait for it to finish and run again"
                 ) from None
             time.sleep(min(_POLL, remaining))
             continue

@@ -189,7 +189,7 @@ def _read_check_write(
             result = _read_and_check(book, config, source, as_of, opts)
             if opts.summary:
                 # Before the drafts helper is forked, not while it runs: the figures read every
-                # row, and after the fork each memory page they touch is copied (see drafts._Helper).
+                # row, and after the fork each memory page they touch is copied (see parallel.py).
                 result.figures = compute(result.rows, result.checked, config, as_of, result.quotas)
             # A template error stops us here, before anything is written.
             drafts = _start_drafts(result, config, opts, templates.result()) if templates is not None else None
@@ -268,16 +268,22 @@ def _tab_key(config: Config, wanted: str) -> str:
 
 @contextlib.contextmanager
 def _lock(source: str, writes: bool) -> Iterator[None]:
-    """Two runs that write one local workbook never interleave (SPEC 7.2)."""
-    if not writes or is_google(source):
+    """Two runs that write one workbook, or one Google Sheet from this machine, never interleave (SPEC 7.2, 10.5)."""
+    if not writes:
         yield
         return
-    from .locking import run_lock
+    from .locking import google_lock, run_lock
 
+    wait = float(os.environ.get("SHEETSYNC_LOCK_WAIT", "30"))
+    if is_google(source):
+        from .sources.gsheets import parse_key
+
+        with google_lock(parse_key(source), wait=wait):
+            yield
+        return
     path = Path(source)
     if not path.is_file():
         yield  # open_book reports the missing file properly
         return
-    wait = float(os.environ.get("SHEETSYNC_LOCK_WAIT", "30"))
     with run_lock(path, wait=wait):
         yield

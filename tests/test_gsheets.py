@@ -11,7 +11,10 @@ import datetime as dt
 import itertools
 import json
 import logging
+import os
 import socket
+import stat
+import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -885,3 +888,68 @@ def test_cli_failures_exit_with_the_right_code(
         assert cli_sheet.snapshot(key) == before  # nothing written
     assert cli_sheet.count("metadata", "batchGet") <= 2 * 5
     assert not (tmp_path / "d").exists()  # no drafts either
+
+
+# --- the local lock (SPEC 10.5, issue 11) ---------------------------------------------------
+
+
+def sync_process(account: ServiceAccount, folder: Path, as_of: str, **env: str) -> subprocess.Popen[str]:
+    """A real ``sheetsync sync`` of the fake's sheet in another process, as cron or a second person starts it."""
+    from test_sync import SHEETSYNC, subprocess_env
+
+    passed = {name: os.environ[name] for name in (ENDPOINT_ENV, RETRY_BASE_ENV, TIMEOUT_ENV)}
+    return subprocess.Popen(
+        [SHEETSYNC, "sync", f"gsheet:{KEY}", "--credentials", str(account.path), "--as-of", as_of,
+         "--out", str(folder / f"drafts-{as_of}")],
+        cwd=folder, env=subprocess_env(HOME=os.environ["HOME"], **passed, **env),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_for_request(fake: FakeSheets, kind: str, count: int = 1) -> None:
+    deadline = time.monotonic() + 30
+    while fake.count(kind) < count:
+        assert time.monotonic() < deadline, f"no {kind} request came"
+        time.sleep(0.01)
+
+
+def test_two_syncs_of_one_sheet_never_interleave(
+    cli_sheet: FakeSheets, account: ServiceAccount, tmp_path: Path
+) -> None:
+    """Issue 11: the first sync's read hangs 2.5 s; a second sync (another as-of) starts meanwhile.  Without a
+    lock it would read History before the first wrote its row and drop it; with the local lock it waits,
+    and History keeps both rows."""
+    cli_sheet.fail("batchGet", hang=2.5)  # long enough for the second process to start, whatever the load
+    first = sync_process(account, tmp_path, AS_OF)
+    wait_for_request(cli_sheet, "batchGet")  # the first run is inside its read (and holds the lock)
+    second = sync_process(account, tmp_path, "2026-11-28")
+    for proc in (first, second):
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert [row[0] for row in cli_sheet.sheet(KEY, "History").values()[1:]] == [46353, 46354]
+    kinds = [entry.kind for entry in cli_sheet.log if entry.kind != "token"]
+    assert kinds == ["metadata", "batchGet", "batchUpdate"] * 2  # one run after the other, never mixed
+    lock_folder = Path(os.environ["HOME"]) / ".cache" / "sheetsync" / "locks"
+    assert stat.S_IMODE(lock_folder.stat().st_mode) == 0o700
+    assert os.listdir(lock_folder) == []  # each run removed its lock file on the way out
+
+
+def test_a_sync_that_waits_too_long_for_the_lock_says_who_holds_it(
+    cli_sheet: FakeSheets, account: ServiceAccount, tmp_path: Path
+) -> None:
+    """The second sync gives up after SHEETSYNC_LOCK_WAIT seconds: exit 4, the holder's pid and the sheet named,
+    no request sent; the first finishes normally."""
+    cli_sheet.fail("batchGet", hang=2)
+    first = sync_process(account, tmp_path, AS_OF)
+    wait_for_request(cli_sheet, "batchGet")
+    requests_before = len(cli_sheet.log)
+    second = sync_process(account, tmp_path, "2026-11-28", SHEETSYNC_LOCK_WAIT="0.3")
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 4, err
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"Error: another sheetsync run (pid {first.pid} on {socket.gethostname()} since ")
+    assert err.endswith(f"is working on the Google Sheet gsheet:{KEY} — wait for it to finish and run again\n")
+    assert len(cli_sheet.log) == requests_before  # the waiting run asked Google for nothing
+    _out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    assert [row[0] for row in cli_sheet.sheet(KEY, "History").values()[1:]] == [46353]
