@@ -113,7 +113,10 @@ def open_gmail(credentials: Path | None, endpoint: str | None) -> Gmail:
 
 
 class Gmail:
-    """Drafts in one mailbox per sender; use as a context manager, or call :meth:`close`."""
+    """Drafts in one mailbox per sender; use as a context manager, or call :meth:`close`.
+
+    Not thread-safe: one caller at a time (the drafts of a run go one after another).
+    """
 
     def __init__(self, identity: Identity, endpoint: str, policy: RetryPolicy) -> None:
         self.identity = identity

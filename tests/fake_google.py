@@ -22,6 +22,7 @@ import base64
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 import urllib.parse
@@ -461,6 +462,14 @@ def strict_json(raw: bytes) -> Any:
 def b64decode(text: str) -> bytes:
     """base64url without padding, as JWTs (and Gmail's ``raw``) carry it."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def b64encode(data: bytes) -> str:

@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from fake_gmail import SCOPE, FakeGmail, quota_body, use_fake
-from fake_google import ServiceAccount, make_authorized_user, make_service_account
+from fake_google import ServiceAccount, closed_port, make_authorized_user, make_service_account
 
 from sheetsync.drafts import build_message
 from sheetsync.errors import RemoteError, SheetsyncError, UsageError
@@ -109,6 +110,17 @@ def test_a_draft_lands_in_the_senders_drafts_as_the_eml_bytes(fake: FakeGmail, g
     assert fake.scopes == [SCOPE]  # gmail.compose and nothing else
     assert gmail.usage.requests == {"drafts.list": 1, "drafts.create": 1}
     assert gmail.usage.units == QUOTA_UNITS["drafts.list"] + QUOTA_UNITS["drafts.create"] == 15
+
+    # what Gmail hands back for that draft (drafts.get, format=raw) is the .eml again
+    token = next(token for token, grant in fake.tokens.items() if grant.subject == MALEE)
+    answer = requests.get(
+        f"{fake.url}/gmail/v1/users/me/drafts/{result.draft_id}",
+        params={"format": "raw"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).json()
+    assert answer["id"] == result.draft_id and answer["message"]["labelIds"] == ["DRAFT"]
+    assert base64.urlsafe_b64decode(answer["message"]["raw"]) == raw
 
 
 def test_a_rerun_updates_the_draft_it_made_and_touches_no_other(fake: FakeGmail, account: ServiceAccount) -> None:
@@ -440,7 +452,6 @@ def test_no_token_key_or_message_text_reaches_messages_or_logs(
     """Every failure path, with debug logging on: no token, no key line, no line of the draft."""
     caplog.set_level(logging.DEBUG)
     messages: list[str] = []
-    raw, message_id = eml(MALEE)
 
     def attempt(*faults: tuple[str, int], sender: str = MALEE) -> None:
         for kind, status in faults:
@@ -461,7 +472,7 @@ def test_no_token_key_or_message_text_reaches_messages_or_logs(
     attempt(sender="ghost@acme.example")
     fake.delegations.clear()
     attempt()
-    monkeypatch.setenv(ENDPOINT_ENV, "http://127.0.0.1:9")  # the discard port: nothing listens
+    monkeypatch.setenv(ENDPOINT_ENV, f"http://127.0.0.1:{closed_port()}")
     attempt()
     assert len(messages) == 9
     assert len(fake.tokens) >= 5  # tokens were issued: there was something to leak
@@ -469,4 +480,3 @@ def test_no_token_key_or_message_text_reaches_messages_or_logs(
     text = "\n".join(messages) + "\n" + caplog.text
     assert "retrying" in caplog.text
     assert not secrets_in(text, fake, account)
-    assert raw and message_id  # the draft the failures were about
