@@ -1,4 +1,4 @@
-"""A fake Google Sheets API v4 and OAuth2 token endpoint, served over real HTTP for tests.
+"""A fake Google Sheets API v4 served over real HTTP for tests (token endpoint and faults: fake_google).
 
 It implements what sheetsync calls, with the real API's rules where they
 bite: the bearer token must come from the token endpoint (which checks the
@@ -8,71 +8,31 @@ Google's "exceeds grid limits" error, a new tab is 1,000 × 26, and values are
 rendered per ``valueRenderOption``/``dateTimeRenderOption`` (so a client that
 forgets ``UNFORMATTED_VALUE`` gets strings back, as it would from Google).
 
-Every request is logged by kind (``token``, ``metadata``, ``batchGet``,
-``batchUpdate``) so tests can assert the request budget, and faults can be
-queued: an error status (with ``Retry-After``), a hang before answering, or a
-stall after applying (the response is lost, the write is not).
+Requests are logged by kind (``token``, ``metadata``, ``batchGet``,
+``batchUpdate``) so tests can assert the request budget.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
 import dataclasses
 import datetime as dt
-import json
 import re
-import secrets
-import threading
-import time
-import urllib.parse
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+import fake_google
+from fake_google import ApiError, FakeGoogle, Grant, strict_json
+from fake_google import ServiceAccount as ServiceAccount
+from fake_google import make_authorized_user as make_authorized_user
+from fake_google import make_service_account as make_service_account
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
-JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 MAX_CELLS = 10_000_000
 MAX_CELL_CHARS = 50_000
 _EPOCH = dt.datetime(1899, 12, 30)
-
-_STATUS = {
-    400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
-    401: (
-        "UNAUTHENTICATED",
-        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or "
-        "other valid authentication credential.",
-    ),
-    403: ("PERMISSION_DENIED", "The caller does not have permission"),
-    404: ("NOT_FOUND", "Requested entity was not found."),
-    429: (
-        "RESOURCE_EXHAUSTED",
-        "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user' "
-        "of service 'sheets.googleapis.com' for consumer 'project_number:1234567890'.",
-    ),
-    500: ("INTERNAL", "Internal error encountered."),
-    502: ("UNAVAILABLE", "Bad gateway."),
-    503: ("UNAVAILABLE", "The service is currently unavailable."),
-}
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, message: str | None = None) -> None:
-        status, default = _STATUS.get(code, ("UNKNOWN", "Unknown error."))
-        super().__init__(message or default)
-        self.code, self.status, self.message = code, status, message or default
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "status": self.status}}
-
 
 # --- model --------------------------------------------------------------------
 
@@ -165,110 +125,22 @@ class Spreadsheet:
         raise KeyError(title)
 
 
-@dataclass
-class Fault:
-    kind: str  # token | metadata | batchGet | batchUpdate | api (any Sheets call)
-    status: int | None = None
-    times: int = 1
-    retry_after: str | None = None
-    hang: float = 0.0
-    #: Apply the request, then stall ``hang`` seconds before answering (a lost response).
-    apply_first: bool = False
-    body: Any = None
-    #: Answer with this text/html instead of JSON (a proxy's or captive portal's page).
-    text: str | None = None
-
-
-@dataclass
-class Logged:
-    """One request, logged on arrival (so a request still hanging is already counted)."""
-
-    kind: str
-    method: str
-    path: str
-    params: dict[str, list[str]]
-    body: bytes = b""
-    status: int = 0
-    email: str | None = None
-    at: float = field(default_factory=time.monotonic)
-
-
-@dataclass(frozen=True)
-class ServiceAccount:
-    path: Path
-    email: str
-    info: dict[str, Any]
-
-    @property
-    def key_lines(self) -> list[str]:
-        """The private key's base64 lines: none of them may ever show up in output."""
-        return [line for line in self.info["private_key"].splitlines() if line and not line.startswith("-----")]
-
-
 # --- the server -----------------------------------------------------------------
 
 
-class FakeSheets:
+class FakeSheets(FakeGoogle):
     """Start with ``with FakeSheets() as fake:``; seed with :meth:`add_spreadsheet`."""
 
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.accounts: dict[str, rsa.RSAPublicKey] = {}
-        self.users: dict[str, tuple[str, str, str]] = {}  # refresh token → (client id, secret, email)
-        self.reset()
+    routes = (
+        ("GET", re.compile(r"^/v4/spreadsheets/([^/:]+)$"), "metadata"),
+        ("GET", re.compile(r"^/v4/spreadsheets/([^/:]+)/values:batchGet$"), "batchGet"),
+        ("POST", re.compile(r"^/v4/spreadsheets/([^/:]+):batchUpdate$"), "batchUpdate"),
+    )
 
-    # lifecycle
-
-    def start(self) -> FakeSheets:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-    def __enter__(self) -> FakeSheets:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._httpd is not None
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def token_uri(self) -> str:
-        return self.url + "/token"
-
-    def reset(self) -> None:
-        """Forget spreadsheets, faults, the request log and issued tokens (accounts stay)."""
-        with self._lock:
-            self.spreadsheets: dict[str, Spreadsheet] = {}
-            self.faults: list[Fault] = []
-            self.log: list[Logged] = []
-            self.tokens: dict[str, str] = {}
-            self.scopes: list[str] = []
-            self.generation = getattr(self, "generation", 0) + 1
+    def reset_data(self) -> None:
+        self.spreadsheets: dict[str, Spreadsheet] = {}
 
     # seeding
-
-    def register_service_account(self, email: str, public_key: rsa.RSAPublicKey) -> None:
-        self.accounts[email] = public_key
-
-    def register_user(self, client_id: str, client_secret: str, refresh_token: str, email: str) -> None:
-        self.users[refresh_token] = (client_id, client_secret, email)
 
     def add_spreadsheet(
         self,
@@ -302,27 +174,7 @@ class FakeSheets:
             self.spreadsheets[key] = book
         return book
 
-    def fail(self, kind: str, status: int | None = None, **options: Any) -> Fault:
-        """Queue a fault for the next ``times`` requests of ``kind``."""
-        fault = Fault(kind, status, **options)
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
     # inspection
-
-    def count(self, *kinds: str) -> int:
-        with self._lock:
-            return sum(1 for entry in self.log if entry.kind in kinds)
-
-    @property
-    def counts(self) -> Counter[str]:
-        with self._lock:
-            return Counter(entry.kind for entry in self.log)
-
-    def requests(self, kind: str) -> list[Logged]:
-        with self._lock:
-            return [entry for entry in self.log if entry.kind == kind]
 
     def sheet(self, key: str, title: str) -> Sheet:
         with self._lock:
@@ -334,70 +186,16 @@ class FakeSheets:
 
     # request handling (called from handler threads)
 
-    def _take_fault(self, kind: str) -> Fault | None:
+    def handle(
+        self, kind: str, groups: Sequence[str], method: str, params: Mapping[str, list[str]], raw: bytes, grant: Grant
+    ) -> Any:
         with self._lock:
-            for fault in self.faults:
-                if fault.times > 0 and (fault.kind == kind or (fault.kind == "api" and kind != "token")):
-                    fault.times -= 1
-                    return fault
-        return None
-
-    def _record(self, entry: Logged) -> None:
-        with self._lock:
-            self.log.append(entry)
-
-    def _sleep(self, seconds: float) -> None:
-        self._stop.wait(seconds)
-
-    def token(self, form: Mapping[str, str]) -> dict[str, Any]:
-        grant = form.get("grant_type")
-        if grant == JWT_GRANT:
-            email, scope = self._check_assertion(form.get("assertion", ""))
-        elif grant == "refresh_token":
-            user = self.users.get(form.get("refresh_token", ""))
-            if user is None or (form.get("client_id"), form.get("client_secret")) != user[:2]:
-                raise TokenError("invalid_grant", "Bad Request")
-            email, scope = user[2], form.get("scope", "")
-        else:
-            raise TokenError("unsupported_grant_type", f"Invalid grant_type: {grant}")
-        token = "ya29.fake-" + secrets.token_urlsafe(32)
-        with self._lock:
-            self.tokens[token] = email
-            self.scopes.append(scope)
-        return {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
-
-    def _check_assertion(self, assertion: str) -> tuple[str, str]:
-        try:
-            head, payload, signature = assertion.split(".")
-            header = json.loads(_b64decode(head))
-            claims = json.loads(_b64decode(payload))
-        except ValueError:
-            raise TokenError("invalid_grant", "Invalid JWT: Token must be a short-lived token") from None
-        public_key = self.accounts.get(claims.get("iss", ""))
-        if header.get("alg") != "RS256" or public_key is None:
-            raise TokenError("invalid_grant", "Invalid grant: account not found")
-        try:
-            public_key.verify(_b64decode(signature), f"{head}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature:
-            raise TokenError("invalid_grant", "Invalid JWT Signature.") from None
-        now = time.time()
-        # google-auth always names Google's endpoint as the audience, wherever token_uri points.
-        if claims.get("aud") not in (self.token_uri, GOOGLE_TOKEN_AUDIENCE):
-            raise TokenError("invalid_grant", "Invalid JWT: Failed audience check.")
-        if not claims.get("iat", 0) - 300 <= now <= claims.get("exp", 0) + 300:
-            raise TokenError("invalid_grant", "Invalid JWT: Token must be a short-lived token")
-        scope = claims.get("scope", "")
-        if not scope:
-            raise TokenError("invalid_scope", "Empty or missing scope not allowed.")
-        return claims["iss"], scope
-
-    def caller(self, authorization: str | None) -> str:
-        token = (authorization or "").removeprefix("Bearer ").strip()
-        with self._lock:
-            email = self.tokens.get(token)
-        if email is None:
-            raise ApiError(401)
-        return email
+            book = self.book(groups[0], grant.subject, write=kind == "batchUpdate")
+            if kind == "metadata":
+                return self.metadata(book, params)
+            if kind == "batchGet":
+                return self.batch_get(book, params)
+            return self.batch_update(book, strict_json(raw))
 
     def book(self, key: str, email: str, *, write: bool) -> Spreadsheet:
         book = self.spreadsheets.get(key)
@@ -611,128 +409,6 @@ class FakeSheets:
         return {}
 
 
-class TokenError(Exception):
-    def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.payload = {"error": error, "error_description": description}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeSheets
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out as two writes: don't wait 40 ms between
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: pytest shows the request log on failure anyway."""
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def _dispatch(self, method: str) -> None:
-        parts = urllib.parse.urlsplit(self.path)
-        params = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        kind, key = _route(method, parts.path)
-        fake = self.fake
-        generation = fake.generation
-        entry = Logged(kind, method, parts.path, params, raw)
-        fake._record(entry)
-        fault = fake._take_fault(kind)
-        email: str | None = None
-        status, payload, headers = 200, {}, {}
-        if fault is not None and fault.hang and not fault.apply_first:
-            fake._sleep(fault.hang)
-            if fake.generation != generation:  # the test that queued the hang is over
-                self.close_connection = True
-                return
-        try:
-            if fault is not None and fault.status is not None:
-                if kind == "token":
-                    status, payload = (
-                        fault.status,
-                        fault.body or {"error": "invalid_grant", "error_description": "Invalid JWT Signature."},
-                    )
-                else:
-                    error = ApiError(fault.status)
-                    status, payload = fault.status, fault.body or error.body()
-                if fault.retry_after is not None:
-                    headers["Retry-After"] = fault.retry_after
-            elif kind == "token":
-                payload = fake.token(dict(urllib.parse.parse_qsl(raw.decode())))
-            elif kind == "other":
-                raise ApiError(404, f"The fake has no {method} {parts.path}")
-            else:
-                email = fake.caller(self.headers.get("Authorization"))
-                with fake._lock:
-                    book = fake.book(key, email, write=kind == "batchUpdate")
-                    if kind == "metadata":
-                        payload = fake.metadata(book, params)
-                    elif kind == "batchGet":
-                        payload = fake.batch_get(book, params)
-                    else:
-                        payload = fake.batch_update(book, _strict_json(raw))
-        except TokenError as exc:
-            status, payload = 400, exc.payload
-        except ApiError as exc:
-            status, payload = exc.code, exc.body()
-        entry.status, entry.email = status, email
-        if fault is not None and fault.hang and fault.apply_first:
-            fake._sleep(fault.hang)
-        if fault is not None and fault.text is not None:
-            self._answer(status, fault.text.encode(), headers, "text/html; charset=UTF-8")
-        else:
-            self._answer(status, json.dumps(payload).encode(), headers, "application/json; charset=UTF-8")
-
-    def _answer(self, status: int, data: bytes, headers: Mapping[str, str], content_type: str) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up waiting: that was the point
-
-
-_PATHS = [
-    ("GET", re.compile(r"^/v4/spreadsheets/([^/:]+)$"), "metadata"),
-    ("GET", re.compile(r"^/v4/spreadsheets/([^/:]+)/values:batchGet$"), "batchGet"),
-    ("POST", re.compile(r"^/v4/spreadsheets/([^/:]+):batchUpdate$"), "batchUpdate"),
-]
-
-
-def _route(method: str, path: str) -> tuple[str, str]:
-    if method == "POST" and path == "/token":
-        return "token", ""
-    for verb, pattern, kind in _PATHS:
-        match = pattern.match(urllib.parse.unquote(path))
-        if verb == method and match:
-            return kind, match.group(1)
-    return "other", ""
-
-
-def _strict_json(raw: bytes) -> Any:
-    """Google rejects NaN and Infinity, so the fake does too."""
-
-    def refuse(constant: str) -> Any:
-        raise ApiError(400, f"Invalid JSON payload received. Unexpected token {constant}")
-
-    try:
-        return json.loads(raw or b"{}", parse_constant=refuse)
-    except ValueError:
-        raise ApiError(400, "Invalid JSON payload received.") from None
-
-
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 # --- A1 helpers -------------------------------------------------------------------
 
 
@@ -790,65 +466,7 @@ def _cell(a1: str) -> tuple[int, int]:
 
 
 def use_fake(fake: FakeSheets, monkeypatch: Any, home: Path) -> None:
-    """A clean fake, the client pointed at it, retries fast, no stray credentials from this machine.
+    """A clean fake, the client pointed at it, retries fast, no stray credentials from this machine."""
+    from sheetsync.sources.gsheets import ENDPOINT_ENV
 
-    ``monkeypatch`` is pytest's fixture; ``home`` an empty folder standing in
-    for the user's home (and gcloud's config), so no real credentials are found.
-    """
-    from sheetsync.sources.gsheets import ENDPOINT_ENV, RETRY_BASE_ENV, TIMEOUT_ENV
-
-    fake.reset()
-    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
-    monkeypatch.setenv(RETRY_BASE_ENV, "0.01")
-    monkeypatch.setenv(TIMEOUT_ENV, "5")
-    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
-    monkeypatch.setenv("HOME", str(home / "home"))
-    monkeypatch.setenv("CLOUDSDK_CONFIG", str(home / "gcloud"))
-    monkeypatch.setenv("NO_GCE_CHECK", "True")
-
-
-def make_service_account(
-    fake: FakeSheets, directory: Path, email: str, *, token_uri: str | None = None, register: bool = True
-) -> ServiceAccount:
-    """A service-account key file with a fresh RSA key, whose token_uri is the fake's.
-
-    ``register=False`` makes a key the fake has never seen (its signature won't verify).
-    """
-    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # 2048 in real life; 1024 loads 5x faster
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    info = {
-        "type": "service_account",
-        "project_id": "sheetsync-test",
-        "private_key_id": secrets.token_hex(20),
-        "private_key": pem,
-        "client_email": email,
-        "client_id": "1234567890",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": token_uri or fake.token_uri,
-    }
-    path = directory / "sa.json"
-    path.write_text(json.dumps(info, indent=2))
-    if register:
-        fake.register_service_account(email, key.public_key())
-    return ServiceAccount(path, email, info)
-
-
-def make_authorized_user(fake: FakeSheets, directory: Path, email: str) -> Path:
-    """An authorized-user file (what ``gcloud auth application-default login`` writes)."""
-    client_id, secret, refresh = "client-" + secrets.token_hex(4), secrets.token_hex(8), secrets.token_hex(16)
-    fake.register_user(client_id, secret, refresh, email)
-    path = directory / "authorized_user.json"
-    path.write_text(
-        json.dumps(
-            {
-                "type": "authorized_user",
-                "client_id": client_id,
-                "client_secret": secret,
-                "refresh_token": refresh,
-                "token_uri": fake.token_uri,
-            }
-        )
-    )
-    return path
+    fake_google.use_fake(fake, monkeypatch, home, ENDPOINT_ENV)

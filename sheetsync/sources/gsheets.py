@@ -17,22 +17,21 @@ low-level ``fetch_sheet_metadata``/``values_batch_get``/``batch_update`` rather
 than ``Spreadsheet``/``Worksheet`` objects, which spend a request per worksheet
 and per operation and would break the fixed request budget.
 
-gspread and google-auth are imported inside functions: an Excel-only run
-never pays for them.
+Retries, timeouts and credentials follow the rules shared with Gmail
+(``google_http``, ``google_credentials``); this module words their outcomes
+for a spreadsheet.  gspread and google-auth are imported inside functions:
+an Excel-only run never pays for them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import functools
 import json
 import logging
 import math
-import os
 import random
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -41,7 +40,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import RemoteError, UsageError, WriteRefused
 from ..grid import FMT_DATE, FMT_DATETIME, Grid, GridCell, Value, unwrap
+from . import google_http
 from .base import find_title
+from .google_credentials import GoogleApi, Identity, load_identity
+from .google_http import MAX_TRIES, RETRY_DEADLINE, RetryPolicy
+from .google_http import RETRY_BASE_ENV as RETRY_BASE_ENV
+from .google_http import TIMEOUT_ENV as TIMEOUT_ENV
 
 if TYPE_CHECKING:
     import requests
@@ -50,18 +54,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+SHEETS = GoogleApi(
+    name="Google Sheets",
+    scope="https://www.googleapis.com/auth/spreadsheets",
+    docs="docs/google-sheets.md",
+    user_login="`gcloud auth application-default login --scopes="
+    "https://www.googleapis.com/auth/spreadsheets,https://www.googleapis.com/auth/cloud-platform`",
+)
 GOOGLE_ENDPOINT = "https://sheets.googleapis.com"
 ENDPOINT_ENV = "SHEETSYNC_SHEETS_ENDPOINT"
-#: Per-request timeout in seconds; tests make it small to exercise timeouts quickly.
-TIMEOUT_ENV = "SHEETSYNC_HTTP_TIMEOUT"
-#: First backoff delay in seconds (doubled each try); tests make it small.
-RETRY_BASE_ENV = "SHEETSYNC_RETRY_BASE"
-
-MAX_TRIES = 5
-RETRY_DEADLINE = 120.0
-REQUEST_TIMEOUT = 30.0
-RETRY_BASE = 1.0
 
 #: What Google gives a tab added without a size; we keep that look and grow past it.
 NEW_TAB_ROWS = 1000
@@ -98,171 +99,14 @@ def parse_key(source: str) -> str:
     return key
 
 
-# --- credentials -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Identity:
-    credentials: Credentials
-    #: How messages name where the credentials came from.
-    origin: str
-    #: The service account's address (what the sheet must be shared with), if any.
-    email: str | None
-    token_uri: str | None
-
-
-def load_identity(explicit: Path | None) -> _Identity:
-    """Credentials in the order of SPEC 7.3; the first place that has some wins.
-
-    A named file that is missing or broken is an error rather than a reason to
-    look further: silently falling back to other credentials would write to
-    the sheet as someone the user didn't choose.
-    """
-    if explicit is not None:
-        return _identity_from_file(explicit, "--credentials / [google] credentials")
-    env = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip()
-    if env:
-        return _identity_from_file(Path(env), "GOOGLE_APPLICATION_CREDENTIALS")
-    from gspread.auth import get_config_dir
-
-    conventional = get_config_dir() / "service_account.json"
-    if conventional.is_file():
-        return _identity_from_file(conventional, "gspread's default location")
-    return _application_default()
-
-
-_FIX_KEY = (
-    "download a JSON key for the service account (Google Cloud console → IAM → Service accounts → Keys) "
-    "and pass its path with --credentials; see docs/google-sheets.md"
-)
-
-
-def _identity_from_file(path: Path, how: str) -> _Identity:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"Google credentials file {path} (from {how}) does not exist — {_FIX_KEY}") from None
-    except (OSError, UnicodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-        raise UsageError(f"can't read Google credentials file {path} (from {how}): {reason} — {_FIX_KEY}") from None
-    try:
-        info = json.loads(text)
-    except ValueError:
-        info = None
-    if not isinstance(info, dict):
-        raise UsageError(f"Google credentials file {path} is not a JSON key file — {_FIX_KEY}")
-    kind = info.get("type")
-    origin = f"credentials file {path}"
-    if kind == "service_account":
-        return _service_account(info, path, origin)
-    if kind == "authorized_user":
-        return _authorized_user(info, path, origin)
-    if kind in ("external_account", "external_account_authorized_user", "impersonated_service_account"):
-        return _other_google_type(path, origin, str(kind))
-    raise UsageError(
-        f"Google credentials file {path} is not a service-account or authorized-user key "
-        f'(its "type" is {kind!r}) — {_FIX_KEY}'
-    )
-
-
-def _service_account(info: dict[str, Any], path: Path, origin: str) -> _Identity:
-    missing = [name for name in ("client_email", "private_key", "token_uri") if not info.get(name)]
-    if missing:
-        raise UsageError(
-            f"Google credentials file {path} lacks {', '.join(missing)} — it looks truncated or edited; " + _FIX_KEY
-        )
-    if not re.match(r"^https?://[^/\s]+", str(info["token_uri"])):
-        raise UsageError(f"the token_uri in Google credentials file {path} is not an address — {_FIX_KEY}")
-    from google.oauth2 import service_account
-
-    try:
-        credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-            info, scopes=SCOPES
-        )
-    except Exception:  # any failure to parse the key means the same thing; its text may quote the key
-        raise UsageError(
-            f"the private key in Google credentials file {path} can't be read — the file looks damaged; " + _FIX_KEY
-        ) from None
-    return _Identity(credentials, origin, str(info["client_email"]), str(info["token_uri"]))
-
-
-def _authorized_user(info: dict[str, Any], path: Path, origin: str) -> _Identity:
-    missing = [name for name in ("client_id", "client_secret", "refresh_token") if not info.get(name)]
-    if missing:
-        raise UsageError(
-            f"authorized-user credentials file {path} lacks {', '.join(missing)} — create it again with "
-            "`gcloud auth application-default login --scopes="
-            "https://www.googleapis.com/auth/spreadsheets,https://www.googleapis.com/auth/cloud-platform`"
-        )
-    from google.oauth2.credentials import Credentials as UserCredentials
-
-    # from_authorized_user_info() would force Google's token endpoint; the spec wants the file's own.
-    token_uri = str(info.get("token_uri") or "https://oauth2.googleapis.com/token")
-    credentials = UserCredentials(  # type: ignore[no-untyped-call]
-        token=None,
-        refresh_token=str(info["refresh_token"]),
-        token_uri=token_uri,
-        client_id=str(info["client_id"]),
-        client_secret=str(info["client_secret"]),
-        scopes=SCOPES,
-        quota_project_id=info.get("quota_project_id"),
-    )
-    return _Identity(credentials, origin, None, token_uri)
-
-
-def _other_google_type(path: Path, origin: str, kind: str) -> _Identity:
-    """Workload-identity and impersonation files: google-auth knows them; let it load them."""
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
-
-    try:
-        credentials, _project = google.auth.load_credentials_from_file(  # type: ignore[no-untyped-call]
-            str(path), scopes=SCOPES
-        )
-    except (DefaultCredentialsError, ValueError):
-        raise UsageError(f"Google credentials file {path} ({kind}) can't be used — {_FIX_KEY}") from None
-    email_attr = getattr(credentials, "service_account_email", None)
-    return _Identity(credentials, origin, email_attr if isinstance(email_attr, str) else None, None)
-
-
-def _application_default() -> _Identity:
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
-
-    try:
-        credentials, _project = google.auth.default(scopes=SCOPES)
-    except DefaultCredentialsError:
-        raise UsageError(
-            "no Google credentials found — pass --credentials FILE with a service-account JSON key, "
-            "set [google] credentials in sheetsync.toml or GOOGLE_APPLICATION_CREDENTIALS, or put the key "
-            "at ~/.config/gspread/service_account.json; see docs/google-sheets.md"
-        ) from None
-    return _Identity(credentials, "application default credentials", None, None)
-
-
 # --- transport: endpoint, retries, errors -------------------------------------
-
-
-def _env_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not (value > 0 and math.isfinite(value)):
-        raise UsageError(f"{name}={raw!r} is not a positive number of seconds")
-    return value
 
 
 def resolve_endpoint(endpoint: str | None) -> str:
     """The Sheets API base: the environment beats the config so one cron line can point elsewhere."""
-    env = os.environ.get(ENDPOINT_ENV, "").strip()
-    chosen, origin = (env, ENDPOINT_ENV) if env else (endpoint or GOOGLE_ENDPOINT, "[google] endpoint")
-    if not re.match(r"^https?://[^/\s]+", chosen):
-        raise UsageError(f"{origin} {chosen!r} is not an http(s) address — e.g. {GOOGLE_ENDPOINT}")
-    return chosen.rstrip("/")
+    return google_http.resolve_endpoint(
+        endpoint, env=ENDPOINT_ENV, default=GOOGLE_ENDPOINT, setting="[google] endpoint"
+    )
 
 
 class _RetryRejected(Exception):
@@ -279,21 +123,15 @@ class _RetryRejected(Exception):
 
 @dataclass
 class _Remote:
-    """Retry policy and error wording for one spreadsheet.
+    """Retry policy (google_http's, shared with Gmail) and error wording for one spreadsheet.
 
-    Our own bounded policy: 429, 5xx, connection errors and timeouts are retried
-    with exponential backoff and jitter, honouring ``Retry-After``, at most
-    ``MAX_TRIES`` tries within ``RETRY_DEADLINE`` seconds per request.  Other
-    answers (400, 401, 403, 404) can't improve by waiting and fail at once.
+    Answers that waiting can't improve (400, 401, 403, 404) fail at once.
     """
 
     key: str
     endpoint: str
-    identity: _Identity
-    timeout: float = REQUEST_TIMEOUT
-    retry_base: float = RETRY_BASE
-    deadline: float = RETRY_DEADLINE
-    tries: int = MAX_TRIES
+    identity: Identity
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
 
     def rebase(self, url: str) -> str:
         if url.startswith(GOOGLE_ENDPOINT):
@@ -301,64 +139,24 @@ class _Remote:
         return url
 
     def send(self, attempt_once: Callable[[float], requests.Response], *, writing: bool) -> requests.Response:
-        import requests
-        from google.auth.exceptions import RefreshError, TransportError
-
-        started = time.monotonic()
-        ambiguous = False
-        problem = ""
-        last_status: int | None = None
-        tries = 0
-        while tries < self.tries:
-            remaining = self.deadline - (time.monotonic() - started)
-            if remaining <= 0:
-                break
-            tries += 1
-            retry_after: float | None = None
-            try:
-                response = attempt_once(min(self.timeout, remaining))
-            except RefreshError as exc:
-                if not getattr(exc, "retryable", False):
-                    raise RemoteError(self._token_refused(exc)) from None
-                problem, last_status = f"the token endpoint failed ({_refresh_reason(exc)})", None
-            except TransportError as exc:
-                problem, last_status = (
-                    f"can't reach the token endpoint {self._token_uri()} ({_reason(exc)})",
-                    None,
-                )
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
-                ambiguous = True
-                problem, last_status = f"can't reach Google Sheets at {self.endpoint} ({_reason(exc)})", None
-            else:
-                if response.ok:
-                    return response
-                status = response.status_code
-                if status != 429 and status < 500:
-                    error = RemoteError(self._refused(response, writing=writing))
-                    if ambiguous and writing:
-                        raise _RetryRejected(error)
-                    raise error from None
-                ambiguous = ambiguous or status >= 500
-                problem, last_status = _describe(response), status
-                retry_after = _retry_after(response)
-            if tries >= self.tries:
-                break
-            # Quotas refill per minute, so a 429 backs off four times as steeply
-            # (about 4, 8, 16, 32 s): together still inside the deadline.
-            steepness = 4 if last_status == 429 else 1
-            delay = self.retry_base * steepness * 2 ** (tries - 1)
-            delay = random.uniform(delay / 2, delay)
-            if retry_after is not None:
-                delay = max(delay, retry_after)
-            if time.monotonic() - started + delay >= self.deadline:
-                break
-            log.info("Google Sheets: %s; retrying in %.1f s (try %d of %d)", problem, delay, tries + 1, self.tries)
-            time.sleep(delay)
-        raise RemoteError(self._gave_up(problem, last_status, tries, time.monotonic() - started, writing))
+        try:
+            answer = google_http.send(
+                attempt_once,
+                google_http.Budget(self.policy),
+                service=SHEETS.name,
+                endpoint=self.endpoint,
+                token_uri=self._token_uri(),
+            )
+        except google_http.TokenRefused as refused:
+            raise RemoteError(self._token_refused(refused.reason)) from None
+        except google_http.GaveUp as gave_up:
+            raise RemoteError(self._gave_up(gave_up, writing)) from None
+        if answer.response.ok:
+            return answer.response
+        error = RemoteError(self._refused(answer.response, writing=writing))
+        if answer.ambiguous and writing:
+            raise _RetryRejected(error)
+        raise error
 
     # Messages: what happened, to which sheet, what to do.  Google's own error
     # text is quoted because it is specific; token and key material never reach
@@ -381,8 +179,8 @@ class _Remote:
 
     def _refused(self, response: requests.Response, *, writing: bool) -> str:
         status = response.status_code
-        detail = _describe(response)
-        body = _error_body(response)
+        detail = google_http.describe(response)
+        body = google_http.error_body(response)
         if status == 403:
             text = json.dumps(body)
             if "SERVICE_DISABLED" in text or "has not been used in project" in text:
@@ -405,90 +203,28 @@ class _Remote:
         tail = "; nothing was written" if writing else ""
         return f"Google Sheets refused {action} spreadsheet {self.key} ({detail}){tail}"
 
-    def _token_refused(self, exc: Exception) -> str:
+    def _token_refused(self, reason: str) -> str:
         return (
             f"the token endpoint {self._token_uri()} refused the {self.identity.origin} "
-            f"({_refresh_reason(exc)}) — the key may have been deleted or disabled; "
+            f"({reason}) — the key may have been deleted or disabled; "
             "create a new JSON key for the service account and pass it with --credentials"
         )
 
-    def _gave_up(self, problem: str, status: int | None, tries: int, elapsed: float, writing: bool) -> str:
-        spent = f"after {tries} {'try' if tries == 1 else 'tries'} in {elapsed:.0f} s"
+    def _gave_up(self, gave_up: google_http.GaveUp, writing: bool) -> str:
+        problem, spent = gave_up.problem, gave_up.spent()
         safe = " No tab was half-written: each write-back is one all-or-nothing request." if writing else ""
-        if status == 429:
+        if gave_up.quota:
             return (
                 f"Google Sheets quota exhausted for spreadsheet {self.key} ({problem}) {spent} — "
                 "Google allows 60 reads and 60 writes per minute per user; wait a minute and run again, "
                 f"and check what else uses these credentials.{safe}"
             )
-        if status is not None:
+        if gave_up.status is not None:
             return f"Google Sheets kept failing for spreadsheet {self.key} ({problem}) {spent} — try again later.{safe}"
         return (
             f"{problem} {spent} — check the network connection and proxy settings "
             f"({ENDPOINT_ENV} or [google] endpoint changes the address).{safe}"
         )
-
-
-def _error_body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else {}
-
-
-def _describe(response: requests.Response) -> str:
-    """``429 RESOURCE_EXHAUSTED: <Google's message>``, from Google's error body or the status line."""
-    error = _error_body(response)
-    status = error.get("status") or response.reason or ""
-    message = error.get("message") or response.text[:200].strip()
-    return f"{response.status_code} {status}: {message}".strip().rstrip(":")
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    raw = response.headers.get("Retry-After", "").strip()
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
-
-
-def _reason(exc: BaseException) -> str:
-    """A short cause ("Connection refused", "timed out") instead of urllib3's nested repr."""
-    import requests
-
-    seen: BaseException | None = exc
-    for _ in range(6):
-        if seen is None:
-            break
-        if isinstance(seen, requests.Timeout | TimeoutError):
-            return "no answer in time"
-        match = _ERRNO.search(str(seen))
-        if match:
-            return match.group(1).strip()
-        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = seen.__cause__ or seen.__context__ or inner
-    return type(exc).__name__
-
-
-def _refresh_reason(exc: Exception) -> str:
-    """google-auth's ``"invalid_grant: Invalid JWT Signature."`` — the server's error code, nothing more."""
-    first = exc.args[0] if exc.args else ""
-    text = first if isinstance(first, str) else type(exc).__name__
-    return text[:200]
 
 
 @functools.cache
@@ -531,18 +267,8 @@ def _client_class() -> Callable[[requests.Session, Credentials, _Remote], HTTPCl
     return SheetsyncHTTPClient
 
 
-def _connect(identity: _Identity, remote: _Remote) -> HTTPClient:
-    import requests
-    from google.auth.transport.requests import AuthorizedSession, Request
-
-    from .. import __version__
-
-    # A plain session for the token endpoint: google-auth's default one retries
-    # on its own, which would multiply our bounded tries.
-    session = AuthorizedSession(  # type: ignore[no-untyped-call]
-        identity.credentials, auth_request=Request(requests.Session())
-    )
-    session.headers["User-Agent"] = f"sheetsync/{__version__}"
+def _connect(identity: Identity, remote: _Remote) -> HTTPClient:
+    session = google_http.authorized_session(identity.credentials)
     return _client_class()(session, identity.credentials, remote)
 
 
@@ -659,11 +385,8 @@ def open_gsheet(
     remote = _Remote(
         key=key,
         endpoint=resolve_endpoint(endpoint),
-        identity=load_identity(credentials),
-        timeout=_env_seconds(TIMEOUT_ENV, REQUEST_TIMEOUT),
-        retry_base=_env_seconds(RETRY_BASE_ENV, RETRY_BASE),
-        deadline=RETRY_DEADLINE,
-        tries=MAX_TRIES,
+        identity=load_identity(credentials, SHEETS),
+        policy=RetryPolicy.from_env(tries=MAX_TRIES, deadline=RETRY_DEADLINE),
     )
     client = _connect(remote.identity, remote)
     book = GoogleBook(key, client, remote)
