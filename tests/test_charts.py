@@ -453,3 +453,9 @@ def test_covered_cells_counts_pixels_as_excel_draws_them(
 ) -> None:
     """64 px default columns, 7 px per character of a set width, 20 px rows: what a chart lies over."""
     assert covered_cells(anchor, widths) == covered
+
+
+def test_a_title_xlsxwriter_refuses_is_a_clear_error() -> None:
+    """Excel counts a tab name in UTF-16 units: 16 emoji are 32, and the run says so instead of a traceback."""
+    with pytest.raises(ChartWriterError, match=r"can't draw the charts of tab .*<= 31 chars"):
+        parts_of(summary_grid("📈" * 16))

@@ -167,24 +167,28 @@ def is_sheetsync_drawing(xml: bytes) -> bool:
 
 
 class ChartWriterError(SheetsyncError):
-    """XlsxWriter wrote a package this module doesn't know how to read (a version it wasn't made for)."""
+    """XlsxWriter refused the charts, or laid them out in a way this module doesn't know."""
 
 
 def _xlsxwriter_parts(grid: Grid, date1904: bool) -> tuple[bytes, list[str], list[bytes]]:
     """XlsxWriter's drawing part, the relationship id of each chart in it (in order), and each chart part."""
     from xlsxwriter import Workbook
+    from xlsxwriter.exceptions import XlsxWriterException
 
     buffer = io.BytesIO()
     book = Workbook(buffer, {"in_memory": True, "date_1904": date1904})
-    sheet = book.add_worksheet(grid.title)
-    for col, width in enumerate(grid.widths):
-        if width and width > 0:
-            sheet.set_column_pixels(col, col, column_pixels(width))
-    _write_charted_cells(book, sheet, grid)
-    for spec in grid.charts:
-        options = {"description": CHART_MARK + spec.key, "object_position": 2}
-        sheet.insert_chart(spec.anchor.row, spec.anchor.col, _chart(book, grid, spec), options)
-    book.close()
+    try:
+        sheet = book.add_worksheet(grid.title)
+        for col, width in enumerate(grid.widths):
+            if width and width > 0:
+                sheet.set_column_pixels(col, col, column_pixels(width))
+        _write_charted_cells(book, sheet, grid)
+        for spec in grid.charts:
+            options = {"description": CHART_MARK + spec.key, "object_position": 2}
+            sheet.insert_chart(spec.anchor.row, spec.anchor.col, _chart(book, grid, spec), options)
+        book.close()
+    except XlsxWriterException as exc:
+        raise ChartWriterError(f"can't draw the charts of tab {grid.title!r}: {exc}") from exc
     return _read_back(buffer.getvalue(), len(grid.charts))
 
 
