@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from sheetsync.grid import (
@@ -20,6 +21,7 @@ from sheetsync.grid import (
     Cell,
     CellRange,
     ChartAnchor,
+    ChartKind,
     ChartSeries,
     ChartSpec,
     Grid,
@@ -61,55 +63,27 @@ def summary_grid(title: str = TITLE) -> Grid:
     rows += [[Cell(day, FMT_DATE), *(_money(v) for v in values)] for day, *values in TREND]
     assert rows[OWNER_ROW][0] == Cell("Owner", bold=True) and rows[TREND_ROW][0] == Cell("As of", bold=True)
 
-    def column(top: int, col: int, count: int) -> CellRange:
-        return CellRange(top, col, count + 1, 1)
+    def chart(
+        key: str, kind: ChartKind, title: str, top: int, count: int, *series: tuple[int, str], **more: Any
+    ) -> ChartSpec:
+        """A chart of the table whose header row is ``top``: categories in column A, (column, colour) series."""
+        lines = tuple(ChartSeries(CellRange(top, col, count + 1, 1), color) for col, color in series)
+        categories = CellRange(top, 0, count + 1, 1)
+        return ChartSpec(key, kind, title, categories, lines, number_format=AXIS, **more)
 
-    def series(top: int, col: int, count: int, color: str) -> ChartSeries:
-        return ChartSeries(column(top, col, count), color)
-
+    won, expected, gap = (1, WON_COLOR), (2, EXPECTED_COLOR), (3, TO_GENERATE_COLOR)
+    funnel = ((2, EXPECTED_COLOR), (3, WON_COLOR))
     charts = [
-        ChartSpec(
-            key="stage-funnel",
-            kind="bar",
-            title="Pipeline by stage",
-            categories=column(STAGE_ROW, 0, len(STAGES)),
-            series=(series(STAGE_ROW, 2, 6, EXPECTED_COLOR), series(STAGE_ROW, 3, 6, WON_COLOR)),
-            anchor=ChartAnchor(1, 7),
-            number_format=AXIS,
-        ),
-        ChartSpec(
-            key="owners",
-            kind="column",
-            title="Owners against quota",
-            categories=column(OWNER_ROW, 0, len(OWNERS)),
-            series=tuple(series(OWNER_ROW, c, 3, color) for c, color in zip((1, 2, 3), _WON_EXPECTED_GAP, strict=True)),
-            anchor=ChartAnchor(1, 15),
-            stacked=True,
-            number_format=AXIS,
-        ),
-        ChartSpec(
-            key="forecast",
-            kind="column",
-            title="Forecast against target",
-            categories=column(MONTH_ROW, 0, len(MONTHS)),
-            series=(series(MONTH_ROW, 1, 3, EXPECTED_COLOR), series(MONTH_ROW, 2, 3, TARGET_COLOR)),
-            anchor=ChartAnchor(17, 7),
-            number_format=AXIS,
-        ),
-        ChartSpec(
-            key="history-trend",
-            kind="line",
-            title="Trend by as-of date",
-            categories=column(TREND_ROW, 0, len(TREND)),
-            series=tuple(series(TREND_ROW, c, 4, color) for c, color in zip((1, 2, 3), _WON_EXPECTED_GAP, strict=True)),
-            anchor=ChartAnchor(17, 15),
-            number_format=AXIS,
-        ),
-    ]
+        chart("stage-funnel", "bar", "Pipeline by stage", STAGE_ROW, len(STAGES), *funnel, anchor=ChartAnchor(1, 7)),
+        chart("owners", "column", "Owners against quota", OWNER_ROW, len(OWNERS), won, expected, gap,
+              anchor=ChartAnchor(1, 15), stacked=True),
+        chart("forecast", "column", "Forecast against target", MONTH_ROW, len(MONTHS), (1, EXPECTED_COLOR),
+              (2, TARGET_COLOR), anchor=ChartAnchor(17, 7)),
+        chart("history-trend", "line", "Trend by as-of date", TREND_ROW, len(TREND), won, expected, gap,
+              anchor=ChartAnchor(17, 15)),
+    ]  # fmt: skip
     return Grid(title, rows, widths=[14, 16, 14, 14, 14], charts=charts)
 
-
-_WON_EXPECTED_GAP = (WON_COLOR, EXPECTED_COLOR, TO_GENERATE_COLOR)
 
 _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

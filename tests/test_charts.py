@@ -11,8 +11,6 @@ import datetime as dt
 import io
 import posixpath
 import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 import xlsxwriter  # type: ignore[import-untyped]
 from chart_workbooks import AXIS, OWNERS, STAGES, TITLE, TREND, TREND_ROW, bare_xlsx, summary_grid
+from conftest import libreoffice_convert
 
 from sheetsync.grid import (
     CHART_MARK,
@@ -129,34 +128,6 @@ def package_charts(path: Path) -> list[tuple[str, bytes]]:
         return [(chart_rels[rid.decode()], z.read(chart_rels[rid.decode()])) for rid in order]
 
 
-def soffice() -> str:
-    """LibreOffice is part of this project's test bed: missing, the test fails rather than skip."""
-    office = shutil.which("soffice") or shutil.which("libreoffice")
-    assert office is not None, "LibreOffice (soffice) is needed to read the charts back — install it"
-    return office
-
-
-def convert(path: Path, out: Path, fmt: str) -> Path:
-    done = subprocess.run(
-        [
-            soffice(),
-            f"-env:UserInstallation={(out / 'profile').as_uri()}",
-            "--headless",
-            "--convert-to",
-            fmt,
-            "--outdir",
-            str(out),
-            str(path),
-        ],
-        capture_output=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    converted = out / f"{path.stem}.{fmt}"
-    assert converted.is_file(), done.stdout + done.stderr
-    return converted
-
-
 # --------------------------------------------------------------------------------------------------
 # Read back by LibreOffice
 
@@ -166,7 +137,7 @@ def test_libreoffice_reads_the_four_charts_back(tmp_path: Path) -> None:
     grid = summary_grid()
     source = bare_xlsx(tmp_path / "charts.xlsx", grid)
     assert source is not None
-    converted = convert(tmp_path / "charts.xlsx", tmp_path / "out", "xlsx")
+    converted = libreoffice_convert(tmp_path / "charts.xlsx", tmp_path / "out", "xlsx")
     found = [chart_summary(xml) for _, xml in package_charts(converted)]
     assert [(c["kind"], c["direction"], c["grouping"]) for c in found] == [
         ("barChart", "bar", "clustered"),

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from chart_workbooks import summary_grid
-from fake_sheets import FakeSheets, ServiceAccount, make_service_account, use_fake
+from fake_sheets import FakeSheets, ServiceAccount
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
@@ -31,25 +30,7 @@ from sheetsync.sources.gsheets_charts import (
 )
 
 KEY = "1ChartsChartsChartsChartsChartsCharts_012345"
-SA_EMAIL = "sheetsync-charts@sales-ops-123.iam.gserviceaccount.com"
 SUMMARY_ID = 1111  # the fake numbers tabs 0, 1111, 2222 … in order
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSheets]:
-    with FakeSheets() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def account(fake: FakeSheets, tmp_path_factory: pytest.TempPathFactory) -> ServiceAccount:
-    return make_service_account(fake, tmp_path_factory.mktemp("sa"), SA_EMAIL)
-
-
-@pytest.fixture
-def sheets(fake: FakeSheets, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSheets:
-    use_fake(fake, monkeypatch, tmp_path)
-    return fake
 
 
 class Api:

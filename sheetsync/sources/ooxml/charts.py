@@ -24,8 +24,10 @@ knows nothing of the parts already in one.  The package writer wires them in:
 3. In the sheet's relationships part (``xl/worksheets/_rels/sheetN.xml.rels``,
    created when the sheet has none) add :meth:`ChartParts.sheet_relationship`
    with a fresh id, and put :meth:`ChartParts.drawing_element` with that id in
-   the sheet XML after ``pageMargins``/``pageSetup``/``headerFooter`` and
-   before ``legacyDrawing``; a worksheet holds at most one ``<drawing>``.
+   the sheet XML where the schema wants it: after ``pageMargins``,
+   ``pageSetup``, ``headerFooter`` (… ``smartTags``), before
+   ``legacyDrawing``, ``tableParts`` and ``extLst``.  A worksheet holds at
+   most one ``<drawing>``.
 4. On every later run, first remove the previous run's drawing: follow the
    old sheet's ``<drawing r:id>`` to its drawing part; when
    :func:`is_sheetsync_drawing` says it is ours, drop that part, its rels
@@ -50,7 +52,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...errors import SheetsyncError
-from ...grid import CHART_MARK, CellRange, ChartSpec, Grid, column_pixels, unwrap
+from ...grid import CHART_MARK, FMT_DATE, FMT_DATETIME, CellRange, ChartSpec, Grid, column_pixels, unwrap
 
 DRAWING_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CHART_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
@@ -208,7 +210,7 @@ def _write_charted_cells(book: Any, sheet: Any, grid: Grid) -> None:
             if day < _FIRST_SERIAL_DATE:
                 sheet.write_string(*cell, value.isoformat())
                 continue
-            pattern = fmt or ("yyyy-mm-dd hh:mm" if isinstance(value, dt.datetime) else "yyyy-mm-dd")
+            pattern = fmt or (FMT_DATETIME if isinstance(value, dt.datetime) else FMT_DATE)
             if pattern not in formats:
                 formats[pattern] = book.add_format({"num_format": pattern})
             sheet.write_datetime(*cell, value, formats[pattern])
@@ -236,7 +238,7 @@ def _date_format(grid: Grid, categories: CellRange) -> str | None:
     for row, col in _body(categories).cells():
         value, fmt, _ = unwrap(grid.cell(row, col))
         if isinstance(value, dt.date):
-            return fmt or ("yyyy-mm-dd hh:mm" if isinstance(value, dt.datetime) else "yyyy-mm-dd")
+            return fmt or (FMT_DATETIME if isinstance(value, dt.datetime) else FMT_DATE)
         if value is not None:
             return None
     return None
