@@ -1,20 +1,24 @@
-"""Shared fixtures: real workbooks written to tmp_path, the real CLI through CliRunner."""
+"""Shared fixtures: real workbooks written to tmp_path, the real CLI through CliRunner, the fake Google API."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from fake_sheets import FakeSheets, ServiceAccount, make_service_account, use_fake
 
 from sheetsync.cli import cli
 
 AS_OF = "2026-11-27"
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_workbooks" / "pipeline.xlsx"
+SA_EMAIL = "sheetsync-bot@sales-ops-123.iam.gserviceaccount.com"
 
 HEADERS = [
     "Prospect",
@@ -85,3 +89,41 @@ def run_cli() -> Callable[..., Result]:
         return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
 
     return invoke
+
+
+def libreoffice_convert(path: Path, out: Path, fmt: str) -> Path:
+    """``path`` converted by LibreOffice headless into ``out`` (its own profile there); the converted file.
+
+    LibreOffice is part of this project's test bed: when it is missing the
+    test fails, it doesn't skip.
+    """
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    assert office is not None, "LibreOffice (soffice) is needed to read the workbook back — install it"
+    profile = f"-env:UserInstallation={(out / 'lo-profile').as_uri()}"
+    done = subprocess.run(
+        [office, profile, "--headless", "--convert-to", fmt, "--outdir", str(out), str(path)],
+        capture_output=True,
+        timeout=180,
+    )
+    converted = out / f"{path.stem}.{fmt}"
+    assert done.returncode == 0 and converted.is_file(), done.stdout + done.stderr
+    return converted
+
+
+@pytest.fixture(scope="session")
+def fake() -> Iterator[FakeSheets]:
+    """The fake Sheets API and token endpoint, serving over real HTTP for the whole session."""
+    with FakeSheets() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def account(fake: FakeSheets, tmp_path_factory: pytest.TempPathFactory) -> ServiceAccount:
+    return make_service_account(fake, tmp_path_factory.mktemp("sa"), SA_EMAIL)
+
+
+@pytest.fixture
+def sheets(fake: FakeSheets, account: ServiceAccount, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSheets:
+    """A clean fake, the client pointed at it, retries fast, no stray credentials from this machine."""
+    use_fake(fake, monkeypatch, tmp_path)
+    return fake

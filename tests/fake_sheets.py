@@ -8,6 +8,13 @@ Google's "exceeds grid limits" error, a new tab is 1,000 × 26, and values are
 rendered per ``valueRenderOption``/``dateTimeRenderOption`` (so a client that
 forgets ``UNFORMATTED_VALUE`` gets strings back, as it would from Google).
 
+Charts go in and out as in the real API: ``addChart``, ``updateChartSpec``,
+``updateEmbeddedObjectPosition`` and ``deleteEmbeddedObject`` are checked
+against the API's field names and enums (an unknown field is a 400, as
+Google's strict JSON parsing makes it), ranges and anchors must lie inside
+an existing grid, ids must be new (or exist, to update or delete), and the
+charts are kept per sheet and listed by the metadata read.
+
 Requests are logged by kind (``token``, ``metadata``, ``batchGet``,
 ``batchUpdate``) so tests can assert the request budget.
 """
@@ -74,9 +81,13 @@ class Sheet:
     merges: list[dict[str, int]] = field(default_factory=list)
     widths: dict[int, int] = field(default_factory=dict)
     sheet_type: str = "GRID"
+    #: chartId → the EmbeddedChart as the API spells it (chartId, spec, position); replaced, never edited.
+    charts: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def copy(self) -> Sheet:
-        return dataclasses.replace(self, cells=dict(self.cells), merges=list(self.merges), widths=dict(self.widths))
+        return dataclasses.replace(
+            self, cells=dict(self.cells), merges=list(self.merges), widths=dict(self.widths), charts=dict(self.charts)
+        )
 
     def used(self) -> tuple[int, int]:
         rows = cols = 0
@@ -180,6 +191,11 @@ class FakeSheets(FakeGoogle):
         with self._lock:
             return self.spreadsheets[key].sheet(title)
 
+    def charts(self, key: str, title: str) -> list[dict[str, Any]]:
+        """The charts on a tab, as the API would list them (chartId, spec, position)."""
+        with self._lock:
+            return copy.deepcopy(list(self.spreadsheets[key].sheet(title).charts.values()))
+
     def snapshot(self, key: str) -> list[Sheet]:
         with self._lock:
             return copy.deepcopy(self.spreadsheets[key].sheets)
@@ -213,6 +229,8 @@ class FakeSheets(FakeGoogle):
             entry: dict[str, Any] = {"properties": sheet.properties(index)}
             if sheet.merges and (not fields or "merges" in fields):
                 entry["merges"] = list(sheet.merges)
+            if sheet.charts and (not fields or "charts" in fields):
+                entry["charts"] = [copy.deepcopy(chart) for chart in sheet.charts.values()]
             sheets.append(entry)
         return {"spreadsheetId": book.key, "properties": {"title": book.title}, "sheets": sheets}
 
@@ -407,6 +425,268 @@ class FakeSheets(FakeGoogle):
         for column in range(start, end):
             sheet.widths[column] = int(spec["properties"]["pixelSize"])
         return {}
+
+    # charts
+
+    def _do_addChart(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        _fields(spec, {"chart"}, where)
+        chart = spec.get("chart") or {}
+        _fields(chart, {"chartId", "spec", "position", "border"}, f"{where}.chart")
+        chart_id = chart.get("chartId")
+        if chart_id is None:
+            chart_id = max((i for s in sheets for i in s.charts), default=0) + 1
+        if not isinstance(chart_id, int) or isinstance(chart_id, bool) or not 0 <= chart_id < 2**31:
+            raise ApiError(400, f"Invalid value at '{where}.chart.chart_id' (TYPE_INT32), {chart_id!r}")
+        if _find_chart(sheets, chart_id) is not None:
+            raise ApiError(400, f"Invalid {where}: An object with id {chart_id} already exists.")
+        _check_chart_spec(sheets, chart.get("spec"), f"{where}.chart.spec")
+        position = chart.get("position")
+        sheet = _check_position(sheets, position, f"{where}.chart.position")
+        stored = {"chartId": chart_id, "spec": copy.deepcopy(chart["spec"]), "position": copy.deepcopy(position)}
+        sheet.charts[chart_id] = stored
+        return {"addChart": {"chart": copy.deepcopy(stored)}}
+
+    def _do_updateChartSpec(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        _fields(spec, {"chartId", "spec"}, where)
+        sheet = _find_chart(sheets, spec.get("chartId"))
+        if sheet is None:
+            raise ApiError(400, f"Invalid {where}: No chart with id: {spec.get('chartId')}")
+        _check_chart_spec(sheets, spec.get("spec"), f"{where}.spec")
+        chart_id = spec["chartId"]
+        sheet.charts[chart_id] = {**sheet.charts[chart_id], "spec": copy.deepcopy(spec["spec"])}
+        return {}
+
+    def _do_updateEmbeddedObjectPosition(
+        self, sheets: list[Sheet], spec: Mapping[str, Any], where: str
+    ) -> dict[str, Any]:
+        _fields(spec, {"objectId", "newPosition", "fields"}, where)
+        sheet = _find_chart(sheets, spec.get("objectId"))
+        if sheet is None:
+            raise ApiError(400, f"Invalid {where}: No embedded object with id: {spec.get('objectId')}")
+        position = spec.get("newPosition") or {}
+        if "overlayPosition" not in position:
+            raise ApiError(400, f"Invalid {where}: the fake only moves charts over a grid (overlayPosition)")
+        names = {name.strip() for name in (spec.get("fields") or "").split(",") if name.strip()}
+        if not names:
+            raise ApiError(400, f"Invalid {where}: fields is required when newPosition.overlayPosition is set")
+        unknown = names - {"*", *_OVERLAY_FIELDS}
+        if unknown:
+            raise ApiError(400, f"Invalid {where}: unknown fields {sorted(unknown)} of OverlayPosition")
+        _check_overlay(sheets, position["overlayPosition"], f"{where}.newPosition.overlayPosition", partial=True)
+        chart_id = spec["objectId"]
+        old = sheet.charts.pop(chart_id)
+        overlay = dict(old["position"]["overlayPosition"])
+        for name in _OVERLAY_FIELDS if "*" in names else names:
+            if name in position["overlayPosition"]:
+                overlay[name] = copy.deepcopy(position["overlayPosition"][name])
+            else:
+                overlay.pop(name, None)
+        target = _by_id_any(sheets, overlay["anchorCell"]["sheetId"])
+        target.charts[chart_id] = {**old, "position": {"overlayPosition": overlay}}
+        return {"updateEmbeddedObjectPosition": {"position": {"overlayPosition": copy.deepcopy(overlay)}}}
+
+    def _do_deleteEmbeddedObject(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        _fields(spec, {"objectId"}, where)
+        sheet = _find_chart(sheets, spec.get("objectId"))
+        if sheet is None:
+            raise ApiError(400, f"Invalid {where}: No embedded object with id: {spec.get('objectId')}")
+        del sheet.charts[spec["objectId"]]
+        return {}
+
+
+# --- chart shapes (Sheets API v4: EmbeddedChart, ChartSpec, BasicChartSpec …) -----------------
+
+_CHART_TYPES = {"BAR", "LINE", "AREA", "COLUMN", "SCATTER", "COMBO", "STEPPED_AREA"}
+_STACKABLE = {"BAR", "COLUMN", "AREA", "COMBO", "STEPPED_AREA"}
+_LEGEND_POSITIONS = {"BOTTOM_LEGEND", "LEFT_LEGEND", "RIGHT_LEGEND", "TOP_LEGEND", "NO_LEGEND"}
+_STACKED_TYPES = {"NOT_STACKED", "STACKED", "PERCENT_STACKED"}
+_AXIS_POSITIONS = {"BOTTOM_AXIS", "LEFT_AXIS", "RIGHT_AXIS"}
+_OVERLAY_FIELDS = ("anchorCell", "offsetXPixels", "offsetYPixels", "widthPixels", "heightPixels")
+_CHART_SPEC_FIELDS = {
+    "title", "altText", "titleTextFormat", "titleTextPosition", "subtitle", "subtitleTextFormat",
+    "subtitleTextPosition", "fontName", "maximized", "backgroundColor", "backgroundColorStyle",
+    "hiddenDimensionStrategy", "basicChart",
+}  # fmt: skip
+_BASIC_FIELDS = {
+    "chartType", "legendPosition", "axis", "domains", "series", "headerCount", "threeDimensional",
+    "interpolateNulls", "stackedType", "lineSmoothing", "compareMode", "totalDataLabel",
+}  # fmt: skip
+_SERIES_FIELDS = {
+    "series", "targetAxis", "type", "lineStyle", "dataLabel", "color", "colorStyle", "pointStyle", "styleOverrides"
+}  # fmt: skip
+_TEXT_FORMAT_FIELDS = {
+    "foregroundColor", "foregroundColorStyle", "fontFamily", "fontSize", "bold", "italic", "strikethrough",
+    "underline", "link",
+}  # fmt: skip
+
+
+def _fields(obj: Any, allowed: set[str], where: str) -> None:
+    """Google's JSON parsing: an object of known fields, nothing else."""
+    if not isinstance(obj, Mapping):
+        raise ApiError(400, f"Invalid JSON payload received. Expected an object at '{where}'.")
+    for name in obj:
+        if name not in allowed:
+            raise ApiError(
+                400, f"Invalid JSON payload received. Unknown name \"{name}\" at '{where}': Cannot find field."
+            )
+
+
+def _enum(value: Any, allowed: set[str], where: str) -> None:
+    if value not in allowed:
+        raise ApiError(400, f"Invalid value at '{where}', {json.dumps(value)}")
+
+
+def _find_chart(sheets: list[Sheet], chart_id: Any) -> Sheet | None:
+    return next((sheet for sheet in sheets if chart_id in sheet.charts), None)
+
+
+def _by_id_any(sheets: list[Sheet], sheet_id: Any) -> Sheet:
+    return next(sheet for sheet in sheets if sheet.sheet_id == sheet_id)
+
+
+def _grid(sheets: list[Sheet], sheet_id: Any, where: str) -> Sheet:
+    for sheet in sheets:
+        if sheet.sheet_id == sheet_id:
+            if sheet.sheet_type != "GRID":
+                raise ApiError(400, f"Invalid {where}: sheet {sheet_id} is not a grid")
+            return sheet
+    raise ApiError(400, f"Invalid {where}: No grid with id: {sheet_id}")
+
+
+def _check_text_format(obj: Any, where: str) -> None:
+    _fields(obj, _TEXT_FORMAT_FIELDS, where)
+    size = obj.get("fontSize")
+    if size is not None and (not isinstance(size, int) or size <= 0):
+        raise ApiError(400, f"Invalid value at '{where}.font_size', {size!r}")
+
+
+def _check_color_style(obj: Any, where: str) -> None:
+    _fields(obj, {"rgbColor", "themeColor"}, where)
+    rgb = obj.get("rgbColor", {})
+    _fields(rgb, {"red", "green", "blue", "alpha"}, f"{where}.rgbColor")
+    for name, value in rgb.items():
+        if not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ApiError(400, f"Invalid value at '{where}.rgbColor.{name}', {value!r}")
+
+
+def _check_chart_data(sheets: list[Sheet], data: Any, where: str) -> list[tuple[bool, int]]:
+    """(vertical, length) of each source range, after checking they lie inside a grid."""
+    _fields(data, {"sourceRange"}, where)
+    source = data.get("sourceRange")
+    _fields(source, {"sources"}, f"{where}.sourceRange")
+    ranges = source.get("sources")
+    if not isinstance(ranges, list) or not ranges:
+        raise ApiError(400, f"Invalid {where}: sourceRange.sources must list at least one range")
+    shapes = []
+    for i, area in enumerate(ranges):
+        here = f"{where}.sourceRange.sources[{i}]"
+        _fields(area, {"sheetId", "startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex"}, here)
+        sheet = _grid(sheets, area.get("sheetId"), here)
+        try:
+            top, bottom = area["startRowIndex"], area["endRowIndex"]
+            left, right = area["startColumnIndex"], area["endColumnIndex"]
+        except KeyError as missing:
+            raise ApiError(400, f"Invalid {here}: the fake needs bounded ranges ({missing.args[0]})") from None
+        if not (0 <= top < bottom <= sheet.rows and 0 <= left < right <= sheet.columns):
+            raise ApiError(
+                400,
+                f"Invalid {here}: Range ('{sheet.title}'!{column_letters(left + 1)}{top + 1}:"
+                f"{column_letters(right)}{bottom}) exceeds grid limits. Max rows: {sheet.rows}, "
+                f"max columns: {sheet.columns}",
+            )
+        if (bottom - top == 1) == (right - left == 1):
+            raise ApiError(400, f"Invalid {here}: exactly one dimension of a chart's range must have a length of 1")
+        shapes.append((right - left == 1, max(bottom - top, right - left)))
+    return shapes
+
+
+def _check_chart_spec(sheets: list[Sheet], spec: Any, where: str) -> None:
+    _fields(spec, _CHART_SPEC_FIELDS, where)
+    for name in ("titleTextFormat", "subtitleTextFormat"):
+        if name in spec:
+            _check_text_format(spec[name], f"{where}.{name}")
+    basic = spec.get("basicChart")
+    if basic is None:
+        raise ApiError(400, f"Invalid {where}: the fake only draws basic charts (basicChart)")
+    here = f"{where}.basicChart"
+    _fields(basic, _BASIC_FIELDS, here)
+    chart_type = basic.get("chartType")
+    _enum(chart_type, _CHART_TYPES, f"{here}.chartType")
+    if "legendPosition" in basic:
+        _enum(basic["legendPosition"], _LEGEND_POSITIONS, f"{here}.legendPosition")
+    if "stackedType" in basic:
+        _enum(basic["stackedType"], _STACKED_TYPES, f"{here}.stackedType")
+        if basic["stackedType"] != "NOT_STACKED" and chart_type not in _STACKABLE:
+            raise ApiError(400, f"Invalid {here}: a {chart_type} chart can't be stacked")
+    header_count = basic.get("headerCount", 0)
+    if not isinstance(header_count, int) or header_count < 0:
+        raise ApiError(400, f"Invalid value at '{here}.header_count', {header_count!r}")
+    seen: set[str] = set()
+    for i, axis in enumerate(basic.get("axis", [])):
+        _fields(axis, {"format", "position", "title", "titleTextPosition", "viewWindowOptions"}, f"{here}.axis[{i}]")
+        _enum(axis.get("position"), _AXIS_POSITIONS, f"{here}.axis[{i}].position")
+        if axis["position"] in seen:
+            raise ApiError(400, f"Invalid {here}: two axes at {axis['position']}")
+        seen.add(axis["position"])
+        if "format" in axis:
+            _check_text_format(axis["format"], f"{here}.axis[{i}].format")
+    domains = basic.get("domains", [])
+    if not isinstance(domains, list) or len(domains) != 1:
+        raise ApiError(400, f"Invalid {here}: exactly one domain is supported")
+    _fields(domains[0], {"domain", "reversed"}, f"{here}.domains[0]")
+    shapes = _check_chart_data(sheets, domains[0].get("domain"), f"{here}.domains[0].domain")
+    series = basic.get("series", [])
+    if not isinstance(series, list) or not series:
+        raise ApiError(400, f"Invalid {here}: a chart needs at least one series")
+    minor = {"BOTTOM_AXIS"} if chart_type == "BAR" else {"LEFT_AXIS", "RIGHT_AXIS"}
+    for i, entry in enumerate(series):
+        where_series = f"{here}.series[{i}]"
+        _fields(entry, _SERIES_FIELDS, where_series)
+        found = _check_chart_data(sheets, entry.get("series"), f"{where_series}.series")
+        if len(found) != len(shapes) or {v for v, _ in found} != {v for v, _ in shapes}:
+            raise ApiError(
+                400, f"Invalid {where_series}: the domain and each series need as many ranges, same way round"
+            )
+        if "targetAxis" in entry:
+            _enum(entry["targetAxis"], _AXIS_POSITIONS, f"{where_series}.targetAxis")
+            if entry["targetAxis"] not in minor:
+                raise ApiError(
+                    400, f"Invalid {where_series}: {entry['targetAxis']} is not a minor axis of a {chart_type}"
+                )
+        if "colorStyle" in entry:
+            _check_color_style(entry["colorStyle"], f"{where_series}.colorStyle")
+
+
+def _check_overlay(sheets: list[Sheet], overlay: Any, where: str, *, partial: bool = False) -> Sheet | None:
+    _fields(overlay, set(_OVERLAY_FIELDS), where)
+    for name, least in (("offsetXPixels", 0), ("offsetYPixels", 0), ("widthPixels", 1), ("heightPixels", 1)):
+        value = overlay.get(name, least)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ApiError(400, f"Invalid value at '{where}.{name}', {value!r}")
+    cell = overlay.get("anchorCell")
+    if cell is None:
+        if partial:
+            return None
+        raise ApiError(400, f"Invalid {where}: anchorCell is required")
+    _fields(cell, {"sheetId", "rowIndex", "columnIndex"}, f"{where}.anchorCell")
+    sheet = _grid(sheets, cell.get("sheetId"), f"{where}.anchorCell")
+    row, column = cell.get("rowIndex", 0), cell.get("columnIndex", 0)
+    if not (0 <= row < sheet.rows and 0 <= column < sheet.columns):
+        raise ApiError(
+            400,
+            f"Invalid {where}.anchorCell: ('{sheet.title}'!{column_letters(column + 1)}{row + 1}) exceeds grid "
+            f"limits. Max rows: {sheet.rows}, max columns: {sheet.columns}",
+        )
+    return sheet
+
+
+def _check_position(sheets: list[Sheet], position: Any, where: str) -> Sheet:
+    _fields(position, {"sheetId", "overlayPosition", "newSheet"}, where)
+    if set(position) != {"overlayPosition"}:
+        raise ApiError(400, f"Invalid {where}: the fake only places charts over a grid (overlayPosition alone)")
+    sheet = _check_overlay(sheets, position["overlayPosition"], f"{where}.overlayPosition")
+    assert sheet is not None
+    return sheet
 
 
 # --- A1 helpers -------------------------------------------------------------------

@@ -16,13 +16,13 @@ import socket
 import stat
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HEADERS
+from conftest import HEADERS, SA_EMAIL
 from fake_sheets import (
     SCOPE,
     ApiError,
@@ -30,7 +30,6 @@ from fake_sheets import (
     ServiceAccount,
     make_authorized_user,
     make_service_account,
-    use_fake,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,27 +47,8 @@ from sheetsync.sources.gsheets import (
 )
 
 KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz_0123456789-abcd"
-SA_EMAIL = "sheetsync-bot@sales-ops-123.iam.gserviceaccount.com"
 TABS = ["Pipeline", "Quotas", "Summary", "Checks", "History"]
 HEADER = ["Prospect", "Owner", "Stage", "Decision Maker", "Budget", "Expected Close", "Notes"]
-
-
-@pytest.fixture(scope="session")
-def fake() -> Iterator[FakeSheets]:
-    with FakeSheets() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def account(fake: FakeSheets, tmp_path_factory: pytest.TempPathFactory) -> ServiceAccount:
-    return make_service_account(fake, tmp_path_factory.mktemp("sa"), SA_EMAIL)
-
-
-@pytest.fixture
-def sheets(fake: FakeSheets, account: ServiceAccount, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSheets:
-    """A clean fake, the client pointed at it, retries fast, no stray credentials from this machine."""
-    use_fake(fake, monkeypatch, tmp_path)
-    return fake
 
 
 def pipeline(n: int) -> list[list[Any]]:

@@ -29,6 +29,7 @@ def test_wheel_ships_every_template_and_the_sample(tmp_path: Path) -> None:
     assert templates <= names, sorted(templates - names)
     assert "sheetsync/sample_workbooks/pipeline.xlsx" in names
     assert "sheetsync/py.typed" in names
+    assert "sheetsync/sources/ooxml/charts.py" in names
 
 
 def test_init_writes_a_folder_that_syncs_at_once(tmp_path: Path, run_cli: Callable[..., Any]) -> None:

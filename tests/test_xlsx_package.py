@@ -27,6 +27,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from conftest import libreoffice_convert
 from python_calamine import CalamineWorkbook
 from xlsxpkg_workbooks import (
     calc_chain_workbook,
@@ -756,28 +757,9 @@ def test_run_lock_does_not_look_like_excel_open(rich: Path) -> None:
 
 def test_libreoffice_opens_the_result(rich: Path, tmp_path: Path) -> None:
     """A second, independent consumer loads the package and sees the Summary figures."""
-    office = shutil.which("soffice") or shutil.which("libreoffice")
-    if office is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
     write_tabs(rich, sample_grids(), expected=None)
-    out = tmp_path / "converted"
-    profile = (tmp_path / "lo-profile").as_uri()
-    done = subprocess.run(
-        [
-            office,
-            f"-env:UserInstallation={profile}",
-            "--headless",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out),
-            str(rich),
-        ],
-        capture_output=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    book = CalamineWorkbook.from_path(str(out / rich.name))
+    converted = libreoffice_convert(rich, tmp_path / "converted", "xlsx")
+    book = CalamineWorkbook.from_path(str(converted))
     assert book.sheet_names == ["Pipeline", "Notes", "Summary", "Checks", "History"]
     rows = book.get_sheet_by_name("Summary").to_python()
     assert rows[2][1] == 3_000_000.0
