@@ -15,6 +15,8 @@ from sheetsync.cli import cli
 AS_OF = "2026-11-27"
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_workbooks" / "pipeline.xlsx"
+# Real Excel-saved workbooks beside the project (../shared/realworld), never copied into it.
+REALWORLD = REPO.parent / "shared" / "realworld"
 
 HEADERS = [
     "Prospect",

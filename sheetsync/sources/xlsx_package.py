@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
+import itertools
 import math
-import mmap
 import os
 import posixpath
 import re
 import stat
 import struct
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -35,9 +35,10 @@ from urllib.parse import unquote
 
 from ..errors import ConfigError, SourceError, WriteRefused
 from ..grid import FMT_DATE, FMT_DATETIME, Cell, Grid
-from .fingerprint import Fingerprint, fingerprint, fingerprint_of
+from .fingerprint import Fingerprint, changed_while_read, fingerprint, fingerprint_of, read_whole
+from .tempfiles import sweep_dead_temp_files, temp_file
 
-__all__ = ["Fingerprint", "fingerprint", "office_lock_file", "write_tabs"]
+__all__ = ["Fingerprint", "fingerprint", "office_lock_file", "without_macro_sheets", "write_tabs"]
 
 # The identity of the file as read (Fingerprint, fingerprint(), fingerprint_of()) lives in
 # .fingerprint, which reading imports without this module.
@@ -63,42 +64,61 @@ def office_lock_file(path: Path) -> Path | None:
 # Public entry point
 
 
-def write_tabs(path: Path, grids: Sequence[Grid], *, expected: Fingerprint | None) -> None:
-    """Add or replace each grid's sheet inside the workbook package at ``path``.
+def write_tabs(path: Path, grids: Sequence[Grid], *, expected: Fingerprint | None) -> list[str]:
+    """Add or replace each grid's sheet inside the workbook package at ``path``; return warnings.
 
     A sheet whose name matches a grid's title case-insensitively is replaced
     in place (same name, position, sheetId, relationship and part); other
     grids become new sheets after the last one, so sheet-scoped defined names
     keep pointing where they did.  ``expected`` is the fingerprint taken when
     the workbook was read: if the file changed since, nothing is written.
+    The warnings say what the user should know about a write that was made
+    (a digital signature it invalidated).
     """
     if not grids:
-        return
+        return []
     _check_titles(grids)
     _refuse_if_open(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        data, st = read_whole(path)
     except FileNotFoundError as exc:
         if expected is not None:
             raise WriteRefused(f"{path} was moved or deleted after sheetsync read it — nothing was written") from exc
         raise SourceError(f"{path} does not exist") from exc
     except OSError as exc:
         raise SourceError(f"can't read {path}: {exc.strerror or exc}") from exc
+    if expected is not None and (changed_while_read(data, st) or fingerprint_of(st, data) != expected):
+        raise WriteRefused(
+            f"{path} changed after sheetsync read it (saved by someone else?) — "
+            "nothing was written; run sheetsync again"
+        )
+    if not data:
+        raise SourceError(f"{path} is empty, not an Excel workbook")
+    package = _Package(data, str(path))
+    plan = _plan(package, grids)
+    _commit(path, st, lambda out: _emit(package, plan, out))
+    return plan.warnings
+
+
+def without_macro_sheets(data: bytes, label: str) -> bytes:
+    """A copy of the package whose workbook part no longer lists its Excel 4.0 macro sheets.
+
+    For python-calamine, which refuses a workbook that lists one; the copy
+    is made in memory (raw member copies, one edited part) and never written.
+    """
+    package = _Package(data, label)
     try:
-        st = os.fstat(fd)
-        if st.st_size == 0:
-            raise SourceError(f"{path} is empty, not an Excel workbook")
-        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
-            if expected is not None and fingerprint_of(st, data) != expected:
-                raise WriteRefused(
-                    f"{path} changed after sheetsync read it (saved by someone else?) — "
-                    "nothing was written; run sheetsync again"
-                )
-            package = _Package(data, str(path))
-            plan = _plan(package, grids)
-            _commit(path, st, lambda out: _emit(package, plan, out))
-    finally:
-        os.close(fd)
+        book = _workbook(package)
+    except (ValueError, KeyError) as exc:
+        raise SourceError(
+            f"{label} has Excel 4.0 macro sheets, which sheetsync can't read, and its workbook part can't be "
+            "made sense of without them — save a copy without the macro sheets and point sheetsync at it"
+        ) from exc
+    edits = [(s.start, s.end, "") for s in book.sheets if s.kind.endswith(_MACRO_SHEET_TYPES)]
+    book.xml.text = _splice(book.xml.text, edits)
+    out = io.BytesIO()
+    _emit(package, _Plan({book.part.lower(): book.xml.encode()}, set(), [], []), out)
+    return out.getvalue()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,7 +201,7 @@ class _Member:
 class _Package:
     """The members of a zip package, found through its central directory."""
 
-    def __init__(self, data: mmap.mmap | bytes, label: str) -> None:
+    def __init__(self, data: bytes, label: str) -> None:
         self.data = data
         self.label = label
         if data[:4] == b"\xd0\xcf\x11\xe0":
@@ -303,7 +323,7 @@ class _Package:
 
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z][\w.-]*)[\"']")
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^<>]*?\sencoding\s*+=\s*+[\"']([A-Za-z][\w.-]*+)[\"']")
 
 
 @dataclass(slots=True)
@@ -333,9 +353,12 @@ class _XmlText:
 # --------------------------------------------------------------------------------------------------
 # Minimal, prefix-preserving XML text handling
 
-_ATTRS = r"((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>"
-_ATTR = re.compile(r"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
-_ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|amp|lt|gt|quot|apos);")
+# Every pattern here is linear in its input, whatever the input (a workbook is untrusted
+# text): quantifiers are possessive, so nothing is tried twice; quoted values stop at "<",
+# which XML forbids there, so a scan from one "<" never runs past the next one.
+_ATTRS = r"((?:\s++[\w:.-]++\s*+=\s*+(?:\"[^\"<]*+\"|'[^'<]*+'))*+)\s*+(/?)>"
+_ATTR = re.compile(r"(?<![\w:.-])([\w:.-]++)\s*+=\s*+(?:\"([^\"]*+)\"|'([^']*+)')")
+_ENTITY = re.compile(r"&(#x[0-9A-Fa-f]++|#[0-9]++|amp|lt|gt|quot|apos);")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 
@@ -395,7 +418,7 @@ def _elements(text: str, qname: str, start: int = 0, stop: int | None = None) ->
 
 def _root(text: str, local: str) -> tuple[str, dict[str, str]]:
     """The root element's prefix (with colon, or empty) and its attributes."""
-    m = re.search(r"<((?:[\w.-]+:)?)" + local + r"(?=[\s/>])" + _ATTRS, text)
+    m = re.search(r"<((?:[\w.-]++:)?)" + local + r"(?=[\s/>])" + _ATTRS, text)
     if m is None:
         raise ValueError(local)
     return m.group(1), _attrs(m.group(2))
@@ -419,6 +442,45 @@ def _close_tag(text: str, qname: str) -> int:
     if not ends:
         raise ValueError(qname)
     return ends[-1]
+
+
+_SPECIAL_MARKUP = (("<!--", "-->"), ("<?", "?>"), ("<![CDATA[", "]]>"))
+_ANY_TAG = re.compile(r"<(/?)[\w.:-]++" + _ATTRS)
+
+
+def top_level_elements(text: str, start: int, stop: int) -> list[int]:
+    """Start offsets of the elements directly inside ``text[start:stop]`` (an element's content).
+
+    Nested elements, comments, processing instructions and CDATA are
+    stepped over; one pass, each character looked at once.  Markup that
+    isn't well-formed raises ``ValueError``.
+    """
+    found: list[int] = []
+    depth = 0
+    pos = start
+    while (lt := text.find("<", pos, stop)) >= 0:
+        for opener, closer in _SPECIAL_MARKUP:
+            if text.startswith(opener, lt):
+                end = text.find(closer, lt + len(opener), stop)
+                if end < 0:
+                    raise ValueError("markup")
+                pos = end + len(closer)
+                break
+        else:
+            m = _ANY_TAG.match(text, lt, stop)
+            if m is None:
+                raise ValueError("markup")
+            if m.group(1):
+                depth -= 1
+                if depth < 0:
+                    raise ValueError("markup")
+            else:
+                if depth == 0:
+                    found.append(lt)
+                if not m.group(3):
+                    depth += 1
+            pos = m.end()
+    return found
 
 
 # --------------------------------------------------------------------------------------------------
@@ -473,14 +535,55 @@ class _Plan:
     changed: dict[str, bytes]
     dropped: set[str]
     added: list[tuple[str, bytes]]
+    warnings: list[str]
 
 
 @dataclass(frozen=True, slots=True)
 class _Sheet:
+    """A ``<sheet>`` of the workbook part: where it sits in the text and the kind of part it names."""
+
     name: str
     sheet_id: int
     rid: str
     index: int
+    start: int
+    end: int
+    kind: str  # its relationship's type ("" when the relationship is missing)
+
+
+@dataclass(slots=True)
+class _Workbook:
+    """The workbook part and its relationships, as text to edit in place."""
+
+    part: str
+    xml: _XmlText
+    prefix: str
+    main_ns: str
+    rel_ns: str
+    r_prefix: str | None
+    sheets: list[_Sheet]
+    sheets_close: int
+    rels_member: _Member
+    rels: _XmlText
+    rel_prefix: str
+    rel_list: list[_Rel]
+    package_rels: list[_Rel]
+
+
+_MACRO_SHEET_TYPES = ("/xlMacrosheet", "/xlIntlMacrosheet")
+_SIGNATURE_ORIGIN = "/digital-signature/origin"
+# What may follow calcPr in CT_Workbook, in schema order: a new calcPr goes before the first present.
+_AFTER_CALC_PR = (
+    "oleSize",
+    "customWorkbookViews",
+    "pivotCaches",
+    "smartTagPr",
+    "smartTagTypes",
+    "webPublishing",
+    "fileRecoveryPr",
+    "webPublishObjects",
+    "extLst",
+)
 
 
 def _plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
@@ -493,28 +596,27 @@ def _plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
         ) from exc
 
 
-def _make_plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
+def _workbook(package: _Package) -> _Workbook:
+    """Find and read the workbook part, its sheet list and its relationships (``ValueError`` when they don't parse)."""
     label = package.label
     root_rels = package.read_text("_rels/.rels")
     if root_rels is None:
         raise SourceError(f"{label} is not an Excel workbook (no _rels/.rels part)")
-    _, rels = _relationships(root_rels, "")
-    wb_rel = next((r for r in rels if r.type.endswith("/officeDocument")), None)
+    _, package_rels = _relationships(root_rels, "")
+    wb_rel = next((r for r in package_rels if r.type.endswith("/officeDocument")), None)
     wb_member = package.find(wb_rel.part) if wb_rel is not None else None
     if wb_member is None:
         raise SourceError(f"{label} is not an Excel workbook (no workbook part)")
-    app_rel = next((r for r in rels if r.type.endswith("/extended-properties")), None)
     wb_part = wb_member.name
     if not wb_part.lower().endswith(".xml"):
         raise SourceError(f"{label} is a binary workbook (.xlsb); sheetsync can only write .xlsx/.xlsm")
-
     wb = _XmlText.decode(package.read(wb_member), label, wb_part)
-    wb_rels_member = package.find(_rels_part(wb_part))
-    ct_member = package.find("[Content_Types].xml")
-    if wb_rels_member is None or ct_member is None:
-        raise SourceError(f"{label} is damaged (workbook relationships or content types missing)")
-    wb_rels = _XmlText.decode(package.read(wb_rels_member), label, wb_rels_member.name)
-    ct = _XmlText.decode(package.read(ct_member), label, ct_member.name)
+    rels_member = package.find(_rels_part(wb_part))
+    if rels_member is None:
+        raise SourceError(f"{label} is damaged (workbook relationships missing)")
+    rels = _XmlText.decode(package.read(rels_member), label, rels_member.name)
+    rel_prefix, rel_list = _relationships(rels, wb_part)
+    kinds = {r.id: r.type for r in rel_list}
 
     p, root_attrs = _root(wb.text, "workbook")
     main_ns = root_attrs.get("xmlns:" + p[:-1] if p else "xmlns", _MAIN_NS)
@@ -529,27 +631,55 @@ def _make_plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
         rid = next((v for k, v in el.attrs.items() if k.endswith(":id")), None)
         if rid is None:
             raise ValueError("sheet list")
-        sheets.append(_Sheet(el.attrs["name"], int(el.attrs["sheetId"]), rid, i))
+        sheets.append(_Sheet(el.attrs["name"], int(el.attrs["sheetId"]), rid, i, el.start, el.end, kinds.get(rid, "")))
+    return _Workbook(
+        wb_part,
+        wb,
+        p,
+        main_ns,
+        rel_ns,
+        r_prefix,
+        sheets,
+        sheets_close,
+        rels_member,
+        rels,
+        rel_prefix,
+        rel_list,
+        package_rels,
+    )
+
+
+def _make_plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
+    label = package.label
+    book = _workbook(package)
+    wb, p, sheets = book.xml, book.prefix, book.sheets
+    wb_part, wb_rels, rel_prefix = book.part, book.rels, book.rel_prefix
+    main_ns, rel_ns = book.main_ns, book.rel_ns
+    _refuse_locked_structure(wb.text, p, label, [g.title for g in grids if _match(sheets, g.title) is None])
+    ct_member = package.find("[Content_Types].xml")
+    if ct_member is None:
+        raise SourceError(f"{label} is damaged (content types missing)")
+    ct = _XmlText.decode(package.read(ct_member), label, ct_member.name)
+
     pr = _tag(p + "workbookPr").search(wb.text)
     date1904 = pr is not None and _attrs(pr.group(1)).get("date1904", "0").lower() in ("1", "true")
     view = _tag(p + "workbookView").search(wb.text)
     active_tab = int(_attrs(view.group(1)).get("activeTab", "0")) if view else 0
 
-    rel_prefix, wb_rel_list = _relationships(wb_rels, wb_part)
-    by_id = {r.id: r for r in wb_rel_list}
+    by_id = {r.id: r for r in book.rel_list}
     used_ids = {el.attrs.get("Id", "") for el in _elements(wb_rels.text, rel_prefix + "Relationship")}
     ct_prefix, _ = _root(ct.text, "Types")
     overrides = list(_elements(ct.text, ct_prefix + "Override"))
     taken = set(package.by_key) | {o.attrs.get("PartName", "").lstrip("/").lower() for o in overrides}
 
-    styles_rel = next((r for r in wb_rel_list if r.type.endswith("/styles")), None)
+    styles_rel = next((r for r in book.rel_list if r.type.endswith("/styles")), None)
     styles_member = package.find(styles_rel.part) if styles_rel else None
     if styles_rel is not None and styles_member is None:
         raise SourceError(f"{label} is damaged: its styles part {styles_rel.part} is missing")
     styles_xml = _XmlText.decode(package.read(styles_member), label, styles_member.name) if styles_member else None
     styles = _Styles(styles_xml.text if styles_xml else None, main_ns)
 
-    plan = _Plan({}, set(), [])
+    plan = _Plan({}, set(), [], _signature_warnings(package, book))
     wb_edits: list[tuple[int, int, str]] = []
     rels_edits: list[tuple[int, int, str]] = []
     ct_edits: list[tuple[int, int, str]] = []
@@ -566,18 +696,24 @@ def _make_plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
                 return f"rId{i}"
         raise AssertionError("unreachable")  # pragma: no cover — n+1 candidates for n ids
 
-    def fresh_part(folder: str, stem: str) -> str:
-        i = 1
-        while True:
-            name = posixpath.join(wb_dir, folder, f"{stem}{i}.xml")
-            if name.lower() not in taken:
+    def fresh_part(folder: str, stem: str, first: str | None = None) -> str:
+        """A part name nothing uses: no member, no Override, and no relationships part left behind.
+
+        A leftover ``_rels/sheetN.xml.rels`` (its sheet deleted by a careless
+        tool) would otherwise be read as the new part's relationships.
+        """
+        candidates = itertools.chain(
+            [first] if first else [],
+            (posixpath.join(wb_dir, folder, f"{stem}{i}.xml") for i in itertools.count(1)),
+        )
+        for name in candidates:
+            if name.lower() not in taken and _rels_part(name).lower() not in taken:
                 taken.add(name.lower())
                 return name
-            i += 1
+        raise AssertionError("unreachable")  # pragma: no cover — the candidates never run out
 
     for grid in grids:
-        key = grid.title.casefold()
-        match = next((s for s in sheets if s.name.casefold() == key), None)
+        match = _match(sheets, grid.title)
         if match is not None:
             rel = by_id.get(match.rid)
             if rel is None:
@@ -607,11 +743,11 @@ def _make_plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
         rid = fresh_rid()
         xml = _sheet_xml(grid, styles, date1904, selected=False, keep=[], main_ns=main_ns, rel_ns=rel_ns)
         plan.added.append((part, xml))
-        id_attr = f'{r_prefix}:id="{rid}"' if r_prefix else f'r:id="{rid}" xmlns:r="{rel_ns}"'
+        id_attr = f'{book.r_prefix}:id="{rid}"' if book.r_prefix else f'r:id="{rid}" xmlns:r="{rel_ns}"'
         wb_edits.append(
             (
-                sheets_close,
-                sheets_close,
+                book.sheets_close,
+                book.sheets_close,
                 f'<{p}sheet name="{_esc_attr(grid.title)}" sheetId="{next_sheet_id}" {id_attr}/>',
             )
         )
@@ -620,6 +756,7 @@ def _make_plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
         rels_edits.append((-1, -1, _relationship(rel_prefix, rid, f"{rel_ns}/worksheet", target)))
         ct_edits.append((-1, -1, _override(ct_prefix, part, _WORKSHEET_CT)))
         new_titles.append(grid.title)
+    wb_edits.append(_full_calc_on_load(wb.text, p, book.sheets_close))
 
     # Styles: a workbook without a styles part gets one only when the grids need it.
     styles_text = styles.render()
@@ -628,8 +765,7 @@ def _make_plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
             styles_xml.text = styles_text
             plan.changed[styles_member.name.lower()] = styles_xml.encode()
         else:
-            part = posixpath.join(wb_dir, "styles.xml")
-            part = part if part.lower() not in taken else fresh_part("", "styles")
+            part = fresh_part("", "styles", first=posixpath.join(wb_dir, "styles.xml"))
             plan.added.append((part, styles_text.encode("utf-8")))
             target = posixpath.relpath(part, wb_dir or ".")
             rels_edits.append((-1, -1, _relationship(rel_prefix, fresh_rid(), f"{rel_ns}/styles", target)))
@@ -637,7 +773,7 @@ def _make_plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
 
     # The calculation chain lists formula cells by sheetId; Excel rebuilds it when absent.
     if replaced_ids:
-        for rel in wb_rel_list:
+        for rel in book.rel_list:
             if not rel.type.endswith("/calcChain"):
                 continue
             member = package.find(rel.part)
@@ -652,30 +788,92 @@ def _make_plan(package: _Package, grids: Sequence[Grid]) -> _Plan:
                 if o.attrs.get("PartName", "").lstrip("/").lower() == rel.part.lower():
                     ct_edits.append((o.start, o.end, ""))
 
-    if wb_edits:
-        wb.text = _splice(wb.text, wb_edits)
-        plan.changed[wb_part.lower()] = wb.encode()
+    wb.text = _splice(wb.text, wb_edits)
+    plan.changed[wb_part.lower()] = wb.encode()
     if rels_edits:
         close = _close_tag(wb_rels.text, rel_prefix + "Relationships")
         wb_rels.text = _splice(wb_rels.text, [(close, close, t) if s < 0 else (s, e, t) for s, e, t in rels_edits])
-        plan.changed[wb_rels_member.name.lower()] = wb_rels.encode()
+        plan.changed[book.rels_member.name.lower()] = wb_rels.encode()
     if ct_edits:
         close = _close_tag(ct.text, ct_prefix + "Types")
         ct.text = _splice(ct.text, [(close, close, t) if s < 0 else (s, e, t) for s, e, t in ct_edits])
         plan.changed[ct_member.name.lower()] = ct.encode()
 
+    app_rel = next((r for r in book.package_rels if r.type.endswith("/extended-properties")), None)
     if new_titles and app_rel is not None:
         app_member = package.find(app_rel.part)
         if app_member is not None:
             app = _XmlText.decode(package.read(app_member), label, app_member.name)
-            worksheets = [
-                s.name for s in sheets if by_id.get(s.rid, _Rel("", "", "", 0, 0)).type.endswith("/worksheet")
-            ]
+            worksheets = [s.name for s in sheets if s.kind.endswith("/worksheet")]
             updated = _app_titles(app.text, worksheets, new_titles)
             if updated is not None:
                 app.text = updated
                 plan.changed[app_member.name.lower()] = app.encode()
     return plan
+
+
+def _match(sheets: list[_Sheet], title: str) -> _Sheet | None:
+    """The sheet a grid replaces: the same name, case-insensitively (as Excel compares tab names)."""
+    key = title.casefold()
+    return next((s for s in sheets if s.name.casefold() == key), None)
+
+
+def _refuse_locked_structure(text: str, p: str, label: str, new_titles: list[str]) -> None:
+    """Adding a tab to a workbook whose structure is protected is what the protection forbids.
+
+    Replacing the cells of tabs that already exist changes no structure, so a
+    workbook protected after its first sync keeps being written.
+    """
+    if not new_titles:
+        return
+    protection = _tag(p + "workbookProtection").search(text)
+    if protection is None or _attrs(protection.group(1)).get("lockStructure", "0").lower() not in ("1", "true"):
+        return
+    tabs = ", ".join(new_titles)
+    raise WriteRefused(
+        f"{label} has a protected structure, so sheetsync can't add its {tabs} tab"
+        f"{'s' if len(new_titles) > 1 else ''} — nothing was written. Unprotect it in Excel "
+        "(Review → Protect Workbook; it asks for the password if one was set) and run again, "
+        "or use --dry-run to see the results without writing"
+    )
+
+
+def _signature_warnings(package: _Package, book: _Workbook) -> list[str]:
+    """A digitally signed package: the signature covers parts this write changes, so it breaks."""
+    signed = any(r.type.endswith(_SIGNATURE_ORIGIN) for r in book.package_rels) or any(
+        key.startswith("_xmlsignatures/") for key in package.by_key
+    )
+    if not signed:
+        return []
+    return [
+        f"{package.label} was digitally signed; the signature no longer matches now that sheetsync wrote its tabs "
+        "(Excel will show it as invalid) — sign the workbook again in Excel if it must stay signed"
+    ]
+
+
+_FULL_CALC = re.compile(r"(\sfullCalcOnLoad\s*+=\s*+)(\"[^\"<]*+\"|'[^'<]*+')")
+
+
+def _full_calc_on_load(text: str, p: str, after: int) -> tuple[int, int, str]:
+    """The workbook edit that makes Excel recalculate every formula on open (``calcPr fullCalcOnLoad``).
+
+    Formulas elsewhere in the workbook that read our tabs would otherwise
+    show the values cached before this write.  ``calcPr`` follows the sheet
+    list (and ``definedNames``) in the schema; a new one goes before the
+    first element that must follow it.
+    """
+    calc = _tag(p + "calcPr").search(text, after)
+    if calc is None:
+        followers = [m.start() for m in (_tag(p + name).search(text, after) for name in _AFTER_CALC_PR) if m]
+        at = min(followers) if followers else _close_tag(text, p + "workbook")
+        return at, at, f'<{p}calcPr fullCalcOnLoad="1"/>'
+    head = calc.group(0)
+    flag = _FULL_CALC.search(head)
+    if flag is not None:
+        start, end = calc.start() + flag.start(2), calc.start() + flag.end(2)
+        return start, end, '"1"'
+    at = calc.start() + 1 + len(p) + len("calcPr")
+    return at, at, ' fullCalcOnLoad="1"'
 
 
 def _relationship(prefix: str, rid: str, rel_type: str, target: str) -> str:
@@ -686,7 +884,7 @@ def _override(prefix: str, part: str, content_type: str) -> str:
     return f'<{prefix}Override PartName="/{_esc_attr(part)}" ContentType="{content_type}"/>'
 
 
-_CHAIN_CELL = re.compile(r"<(?:[\w.-]+:)?c(?=[\s/>])" + _ATTRS)
+_CHAIN_CELL = re.compile(r"<(?:[\w.-]++:)?c(?=[\s/>])" + _ATTRS)
 
 
 def _calc_chain_sheets(text: str) -> set[int] | None:
@@ -703,7 +901,7 @@ def _calc_chain_sheets(text: str) -> set[int] | None:
     return ids
 
 
-_DRAWING_REF = re.compile(r"<(?:[\w.-]+:)?(drawing|legacyDrawing|legacyDrawingHF)(?=[\s/>])" + _ATTRS)
+_DRAWING_REF = re.compile(r"<(?:[\w.-]++:)?(drawing|legacyDrawing|legacyDrawingHF)(?=[\s/>])" + _ATTRS)
 
 
 def _drawing_refs(old_sheet: str) -> list[tuple[str, str]]:
@@ -722,9 +920,40 @@ def _drawing_refs(old_sheet: str) -> list[tuple[str, str]]:
     return refs
 
 
-_VARIANT = re.compile(r"<((?:[\w.-]+:)?)variant\s*>(.*?)</\1variant\s*>", re.S)
-_LPSTR = re.compile(r"<((?:[\w.-]+:)?)lpstr\s*>(.*?)</\1lpstr\s*>|<((?:[\w.-]+:)?)lpstr\s*/>", re.S)
-_NUMBER = re.compile(r"<((?:[\w.-]+:)?)(i4|i2|i1|int|ui4|ui2|ui1|uint)\s*>\s*(\d+)\s*</\1\2\s*>")
+_NUMBER = re.compile(r"<((?:[\w.-]++:)?)(i4|i2|i1|int|ui4|ui2|ui1|uint)\s*+>\s*+(\d++)\s*+</\1\2\s*+>")
+_VECTOR = re.compile(r"<(?:[\w.-]++:)?vector(?=[\s/>])" + _ATTRS)
+_SIZE = re.compile(r"\ssize\s*+=\s*+[\"'](\d++)[\"']")
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """An attribute-less element such as ``<vt:lpstr>``: its prefix, its content's span, and where it ends."""
+
+    prefix: str
+    start: int
+    stop: int
+    end: int
+
+
+def _bodies(text: str, local: str, start: int = 0, stop: int | None = None) -> Iterator[_Body]:
+    """Each ``<p:local>…</p:local>`` (or ``<p:local/>``) in ``text[start:stop]``, in order, not nested.
+
+    One pass: an element left open ends the search, as no later one could close.
+    """
+    stop = len(text) if stop is None else stop
+    opener = re.compile(r"<((?:[\w.-]++:)?)" + local + r"\s*+(/?)>")
+    pos = start
+    while (m := opener.search(text, pos, stop)) is not None:
+        prefix = m.group(1)
+        if m.group(2):
+            yield _Body(prefix, m.end(), m.end(), m.end())
+            pos = m.end()
+            continue
+        close = re.compile("</" + re.escape(prefix) + local + r"\s*+>").search(text, m.end(), stop)
+        if close is None:
+            return
+        yield _Body(prefix, m.end(), close.start(), close.end())
+        pos = close.end()
 
 
 def _app_titles(text: str, worksheets: list[str], added: list[str]) -> str | None:
@@ -735,32 +964,35 @@ def _app_titles(text: str, worksheets: list[str], added: list[str]) -> str | Non
     Returns None when the properties don't list them as expected (Excel
     rewrites this part on its next save anyway).
     """
-    heads = re.search(r"<((?:[\w.-]+:)?)HeadingPairs\s*>(.*?)</\1HeadingPairs\s*>", text, re.S)
-    parts = re.search(r"<((?:[\w.-]+:)?)TitlesOfParts\s*>(.*?)</\1TitlesOfParts\s*>", text, re.S)
+    heads = next(_bodies(text, "HeadingPairs"), None)
+    parts = next(_bodies(text, "TitlesOfParts"), None)
     if heads is None or parts is None:
         return None
     counts: list[tuple[int, int, int]] = []
-    for variant in _VARIANT.finditer(text, heads.start(2), heads.end(2)):
-        number = _NUMBER.search(text, variant.start(2), variant.end(2))
+    for variant in _bodies(text, "variant", heads.start, heads.stop):
+        number = _NUMBER.search(text, variant.start, variant.stop)
         if number is not None:
             counts.append((int(number.group(3)), number.start(3), number.end(3)))
-    titles = list(_LPSTR.finditer(text, parts.start(2), parts.end(2)))
-    vector = re.search(r"<((?:[\w.-]+:)?)vector" + _ATTRS, text[parts.start(2) : parts.end(2)])
+    titles = list(_bodies(text, "lpstr", parts.start, parts.stop))
+    vector = _VECTOR.search(text, parts.start, parts.stop)
     if vector is None or not titles:
         return None
     offset = 0
     for count, start, end in counts:
-        block = [_unescape(t.group(2) or "") for t in titles[offset : offset + count]]
+        block = [_unescape(text[t.start : t.stop]) for t in titles[offset : offset + count]]
         if count and block == worksheets:
             last = titles[offset + count - 1]
-            vp = last.group(1) if last.group(1) is not None else last.group(3)
             edits = [
                 (start, end, str(count + len(added))),
-                (last.end(), last.end(), "".join(f"<{vp}lpstr>{_esc_text(t)}</{vp}lpstr>" for t in added)),
+                (
+                    last.end,
+                    last.end,
+                    "".join(f"<{last.prefix}lpstr>{_esc_text(t)}</{last.prefix}lpstr>" for t in added),
+                ),
             ]
-            size = re.search(r"\ssize\s*=\s*[\"'](\d+)[\"']", vector.group(0))
+            size = _SIZE.search(vector.group(0))
             if size is not None:
-                at = parts.start(2) + vector.start() + size.start(1)
+                at = vector.start() + size.start(1)
                 edits.append((at, at + len(size.group(1)), str(len(titles) + len(added))))
             return _splice(text, edits)
         offset += count
@@ -796,6 +1028,7 @@ _DEFAULT_CHILDREN: dict[str, tuple[str, ...]] = {
 _CHILD = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border", "cellStyleXfs": "xf"}
 _CHILD["cellXfs"] = "xf"
 _CHILD["cellStyles"] = "cellStyle"
+_FALLBACK = re.compile(r"<(?:[\w.-]++:)?Fallback(?=[\s/>])" + _ATTRS)
 # Locale-independent built-in formats; dates (14…22) depend on the reader's locale, so they get a custom code.
 _BUILTIN_FORMATS = {
     "General": 0,
@@ -875,15 +1108,7 @@ class _Styles:
         """A copy of the workbook's default font with bold on, so headers match the workbook's look."""
         if self.bold_font is not None:
             return self.bold_font
-        start, stop = self._open("fonts")
-        first = _tag(self.p + "font").search(self.text, start, stop)
-        assert first is not None  # _xf put a default font there
-        if first.group(2):
-            base = f"<{self.p}font{first.group(1)}></{self.p}font>"
-        else:
-            close = re.compile("</" + re.escape(self.p) + r"font\s*>").search(self.text, first.end(), stop)
-            assert close is not None
-            base = self.text[first.start() : close.end()]
+        base = self._first_font()
         b = _tag(self.p + "b").search(base)
         if b is not None and _attrs(b.group(1)).get("val", "1").lower() in ("1", "true"):
             self.bold_font = 0
@@ -897,6 +1122,30 @@ class _Styles:
             bold = base[: head.end()] + bold_tag + base[head.end() :]
         self.bold_font = self._reuse_or_append("fonts", bold.replace("{", "{{").replace("}", "}}"))
         return self.bold_font
+
+    def _first_font(self) -> str:
+        """The workbook's default font (entry 0) as plain ``<font>`` XML.
+
+        An ``mc:AlternateContent`` entry gives its ``Fallback`` font, the one
+        every reader understands; without one, the stock Calibri 11.
+        """
+        _, stop = self._open("fonts")
+        entries = self._children("fonts")
+        end = entries[1] if len(entries) > 1 else stop
+        at = entries[0]
+        font_tag = _tag(self.p + "font")
+        if font_tag.match(self.text, at) is None:
+            fallback = _FALLBACK.search(self.text, at, end)
+            at = fallback.end() if fallback is not None else end
+        first = font_tag.search(self.text, at, end)
+        if first is None:
+            return _DEFAULT_CHILDREN["fonts"][0].format(p=self.p)
+        if first.group(2):
+            return f"<{self.p}font{first.group(1)}></{self.p}font>"
+        close = re.compile("</" + re.escape(self.p) + r"font\s*>").search(self.text, first.end(), end)
+        if close is None:
+            raise ValueError("styles")
+        return self.text[first.start() : close.end()]
 
     # -- section plumbing ----------------------------------------------------------------------
 
@@ -931,20 +1180,35 @@ class _Styles:
         return span
 
     def _children(self, section: str) -> list[int]:
-        """Start offsets of a section's children (empty when the section is absent)."""
+        """Start offsets of a section's entries (empty when the section is absent).
+
+        An entry is a child element; an ``mc:AlternateContent`` child is one
+        entry whatever its Choice and Fallback hold (Hancom Hancell wraps
+        styles in them), so indexes we hand out match the reader's.  A section
+        without one, and without comments or processing instructions (the
+        usual), is counted by one regex pass over its child tags, which can't
+        nest there: what ``top_level_elements`` would find.
+        """
         span = self._span(section)
         if span is None:
             return []
+        if any(self.text.find(mark, *span) >= 0 for mark in ("AlternateContent", "<!", "<?")):
+            return top_level_elements(self.text, *span)
         pattern = re.compile("<" + re.escape(self.p + _CHILD[section]) + r"(?=[\s/>])")
         return [m.start() for m in pattern.finditer(self.text, *span)]
 
     def _reuse_or_append(self, section: str, template: str) -> int:
+        """The index of an entry that is exactly ``template``; appended when there is none."""
         xml = template.format(p=self.p)
         span = self._span(section)
         if span is not None:
             at = self.text.find(xml, *span)
             if at >= 0:
-                return sum(1 for start in self._children(section) if start < at)
+                entries = self._children(section)
+                while at >= 0:
+                    if at in entries:
+                        return entries.index(at)
+                    at = self.text.find(xml, at + 1, span[1])  # inside an AlternateContent: not an entry
         return self._append(section, template)
 
     def _append(self, section: str, template: str) -> int:
@@ -1293,12 +1557,16 @@ def _emit(package: _Package, plan: _Plan, out: BinaryIO) -> None:
 
 
 def _commit(path: Path, st: os.stat_result, build: Callable[[BinaryIO], None]) -> None:
-    """Write beside the original, then rename over it: a crash leaves the old or the new file, never half."""
+    """Write beside the original, then rename over it: a crash leaves the old or the new file, never half.
+
+    Temporary files that killed runs left in the folder are swept first (see :mod:`.tempfiles`).
+    """
     real = Path(os.path.realpath(path))
     folder = real.parent
-    tmp: str | None = None
+    sweep_dead_temp_files(folder)
+    tmp: Path | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".~sheetsync-", suffix=".tmp", dir=folder)
+        fd, tmp = temp_file(folder)
         with os.fdopen(fd, "wb") as f:
             build(f)
             f.flush()
