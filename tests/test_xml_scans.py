@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 
 from sheetsync.sources.base import CellError
 from sheetsync.sources.excel import _holds_markers, _may_hold_errors, _ref, _scan_errors
-from sheetsync.sources.xlsx_package import _attrs, _bodies, _Styles, top_level_elements
+from sheetsync.sources.ooxml import xmltext
+from sheetsync.sources.ooxml.styles import Styles
+from sheetsync.sources.ooxml.xmltext import bodies, top_level_elements
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -115,7 +117,7 @@ def test_error_cell_scan_equals_an_xml_parser(rows: list[list[dict[str, object]]
 
 
 # ------------------------------------------------------------------------------------------------
-# xlsx_package.py: counting style entries, attribute lists, attribute-less elements
+# ooxml: counting style entries, attribute lists, attribute-less elements
 
 ENTRY = st.sampled_from(
     [
@@ -149,7 +151,7 @@ def test_style_entries_are_counted_as_an_xml_parser_counts_them(
         f"</{prefix}cellXfs></{prefix}styleSheet>"
     )
     expected = len(ET.fromstring(text).find(f"{{{MAIN}}}cellXfs") or [])
-    styles = _Styles(text, MAIN)
+    styles = Styles(text, MAIN)
     starts = styles._children("cellXfs")
     assert len(starts) == expected
     span = styles._span("cellXfs")
@@ -162,7 +164,7 @@ ATTR_VALUE = st.text(alphabet=st.sampled_from(list("ab =>/'\"&;#x3c")), max_size
 
 @given(st.lists(st.tuples(st.sampled_from(["a", "r:id", "x.y", "b-c"]), ATTR_VALUE, SPACE), max_size=6))
 def test_attribute_lists_parse_as_an_xml_parser_reads_them(attrs: list[tuple[str, str, str]]) -> None:
-    """_attrs of a start tag's attribute text gives ElementTree's values, entities and quotes included."""
+    """attrs() of a start tag's attribute text gives ElementTree's values, entities and quotes included."""
     unique = {name: (value, space) for name, value, space in attrs}
     raw = ""
     for name, (value, space) in unique.items():
@@ -172,7 +174,7 @@ def test_attribute_lists_parse_as_an_xml_parser_reads_them(attrs: list[tuple[str
         raw += f"{space}{name}={quote}{escaped}{quote}"
     parsed = ET.fromstring(f'<e xmlns:r="urn:r"{raw}/>').attrib
     expected = {(f"r:{k[len('{urn:r}') :]}" if k.startswith("{urn:r}") else k): v for k, v in parsed.items()}
-    assert {k: v for k, v in _attrs(raw).items() if not k.startswith("xmlns")} == expected
+    assert {k: v for k, v in xmltext.attrs(raw).items() if not k.startswith("xmlns")} == expected
 
 
 BODY_PIECES = st.sampled_from(
@@ -183,7 +185,7 @@ _OLD_LPSTR = re.compile(r"<((?:[\w.-]+:)?)lpstr\s*>(.*?)</\1lpstr\s*>|<((?:[\w.-
 
 @given(st.lists(BODY_PIECES, max_size=30))
 def test_element_bodies_are_found_as_the_lazy_pattern_found_them(pieces: list[str]) -> None:
-    """_bodies (one pass) finds the elements the old backtracking pattern found, in well-formed docProps text."""
+    """bodies() (one pass) finds the elements the old backtracking pattern found, in well-formed docProps text."""
     text = "".join(pieces)
     old = []
     for m in _OLD_LPSTR.finditer(text):
@@ -191,9 +193,9 @@ def test_element_bodies_are_found_as_the_lazy_pattern_found_them(pieces: list[st
             old.append((m.group(3), ""))
         else:
             old.append((m.group(1), m.group(2)))
-    new = [(b.prefix, text[b.start : b.stop]) for b in _bodies(text, "lpstr")]
+    new = [(b.prefix, text[b.start : b.stop]) for b in bodies(text, "lpstr")]
     # Same prefix open and close (a well-formed part) is where the two must agree; the old
-    # pattern skipped an element left open and went on, _bodies stops there.
+    # pattern skipped an element left open and went on, bodies() stops there.
     assert new == old[: len(new)]
     if len(new) < len(old):
         assert any(p.startswith("<") and "lpstr>" in p and not p.startswith("</") for p in pieces)
@@ -205,7 +207,8 @@ def test_element_bodies_are_found_as_the_lazy_pattern_found_them(pieces: list[st
 _ADVERSARIAL = textwrap.dedent(
     """
     import time
-    from sheetsync.sources import excel, xlsx_package as xp
+    from sheetsync.sources import excel
+    from sheetsync.sources.ooxml import styles, workbook, xmltext
 
     MB = 1_000_000
     jobs = {
@@ -215,21 +218,21 @@ _ADVERSARIAL = textwrap.dedent(
         "sheet list": lambda: excel._SHEET.findall(b"<sheet " * (MB // 7)),
         "one long name": lambda: excel._ATTR.findall(b"a" * MB),
         "relationships": lambda: excel._relationships(b'<Relationship Id="' * (MB // 18)),
-        "attributes": lambda: xp._attrs("a" * MB),
-        "tags": lambda: list(xp._elements('<x a="1"' * (MB // 8), "x")),
-        "quoted tags": lambda: list(xp._elements('<x a="<x a="' * (MB // 12), "x")),
-        "root": lambda: xp._root('<workbook a="1" ' * (MB // 16) + "<workbook>", "workbook"),
-        "variants": lambda: list(xp._bodies("<vt:variant>" * (MB // 12), "variant")),
-        "app titles": lambda: xp._app_titles(
+        "attributes": lambda: xmltext.attrs("a" * MB),
+        "tags": lambda: list(xmltext.elements('<x a="1"' * (MB // 8), "x")),
+        "quoted tags": lambda: list(xmltext.elements('<x a="<x a="' * (MB // 12), "x")),
+        "root": lambda: xmltext.root('<workbook a="1" ' * (MB // 16) + "<workbook>", "workbook"),
+        "variants": lambda: list(xmltext.bodies("<vt:variant>" * (MB // 12), "variant")),
+        "app titles": lambda: workbook.app_titles(
             "<HeadingPairs>" + "<vt:variant><vt:i4>" * (MB // 19) + "</HeadingPairs><TitlesOfParts></TitlesOfParts>",
             ["Pipeline"],
             ["Summary"],
         ),
-        "nesting": lambda: xp.top_level_elements("<a>" * (MB // 3), 0, MB),
-        "calc chain": lambda: xp._calc_chain_sheets('<c r="A1" i="1"' * (MB // 15)),
-        "drawings": lambda: xp._drawing_refs("<drawing r:id=" * (MB // 14)),
-        "declaration": lambda: xp._XmlText.decode(b"<?xml " + b" encoding" * (MB // 9), "book", "part"),
-        "styles": lambda: xp._Styles(
+        "nesting": lambda: xmltext.top_level_elements("<a>" * (MB // 3), 0, MB),
+        "calc chain": lambda: workbook.calc_chain_sheets('<c r="A1" i="1"' * (MB // 15)),
+        "drawings": lambda: workbook.drawing_refs("<drawing r:id=" * (MB // 14)),
+        "declaration": lambda: xmltext.XmlText.decode(b"<?xml " + b" encoding" * (MB // 9), "book", "part"),
+        "styles": lambda: styles.Styles(
             '<styleSheet xmlns="m"><cellXfs>' + "<mc:AlternateContent><xf/>" * (MB // 26) + "</cellXfs></styleSheet>",
             "m",
         )._children("cellXfs"),

@@ -1,0 +1,8 @@
+"""The parts of an .xlsx/.xlsm package, read and written as text and raw bytes, never as a whole workbook.
+
+``zipcopy`` finds the members and copies untouched ones byte for byte;
+``xmltext`` edits XML as text so prefixes and unknown content survive; ``opc``
+holds relationships and content types; ``workbook``, ``styles`` and ``sheet``
+know the parts sheetsync must read, edit or generate.
+:mod:`sheetsync.sources.xlsx_package` puts them together.
+"""
