@@ -39,7 +39,7 @@ from xlsxpkg_workbooks import (
 )
 
 from sheetsync.errors import SourceError, WriteRefused
-from sheetsync.grid import FMT_DATE, Cell, Grid
+from sheetsync.grid import FMT_DATE, Grid
 from sheetsync.sources.excel import open_excel
 from sheetsync.sources.tempfiles import host_tag, temp_file
 from sheetsync.sources.xlsx_package import fingerprint, write_tabs
@@ -57,6 +57,11 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def workbook_root(path: Path) -> ET.Element:
     return ET.fromstring(parts(path)["xl/workbook.xml"])
+
+
+def calc_pr(path: Path) -> list[ET.Element]:
+    """The workbook's calcPr elements (there must be one)."""
+    return workbook_root(path).findall(M + "calcPr")
 
 
 def edit_workbook_xml(src: Path, dst: Path, edit: Callable[[str], str]) -> Path:
@@ -103,15 +108,14 @@ def test_full_calc_on_load_is_set_whenever_tabs_are_written(
     """Issue 11: calcPr gets fullCalcOnLoad="1" (added in its schema place when absent), once, nothing else moved."""
     path = edit_workbook_xml(rich_workbook(tmp_path / "plain.xlsx"), tmp_path / f"{variant}.xlsx", edit)
     write_tabs(path, sample_grids(), expected=fingerprint(path))
-    root = workbook_root(path)
-    children = [child.tag.removeprefix(M) for child in root]
-    assert children.count("calcPr") == 1
-    assert root.find(M + "calcPr").get("fullCalcOnLoad") == "1"  # type: ignore[union-attr]
+    children = [child.tag.removeprefix(M) for child in workbook_root(path)]
+    (calc,) = calc_pr(path)
+    assert calc.get("fullCalcOnLoad") == "1"
     at = children.index("calcPr")
     assert children[at - 1] in ("sheets", "definedNames")
     assert children[at + 1 :] == (["extLst"] if variant == "absent-before-extLst" else [])
     if variant.startswith("present"):
-        assert root.find(M + "calcPr").get("calcId") == "191029"  # type: ignore[union-attr]
+        assert calc.get("calcId") == "191029"
     assert CalamineWorkbook.from_path(str(path)).sheet_names[-3:] == ["Summary", "Checks", "History"]
 
 
@@ -123,8 +127,8 @@ def test_full_calc_on_load_keeps_the_prefix_and_is_set_when_only_replacing(tmp_p
     assert '<x:calcPr fullCalcOnLoad="1"/></x:workbook>' in text
     again = edit_workbook_xml(path, tmp_path / "again.xlsx", lambda t: t.replace('<x:calcPr fullCalcOnLoad="1"/>', ""))
     write_tabs(again, sample_grids(), expected=None)  # Summary, Checks, History exist: only replaced
-    assert [s.tag for s in workbook_root(again).iter(M + "sheet")].count(M + "sheet") == 5
-    assert workbook_root(again).find(M + "calcPr").get("fullCalcOnLoad") == "1"  # type: ignore[union-attr]
+    assert len(list(workbook_root(again).iter(M + "sheet"))) == 5
+    assert [c.get("fullCalcOnLoad") for c in calc_pr(again)] == ["1"]
 
 
 def _no_calc_pr_x(text: str) -> str:
@@ -231,7 +235,7 @@ def _format_of(path: Path, sheet: str, ref: str) -> str:
     styles = ET.fromstring(parts(path)["xl/styles.xml"])
     part = sheet_parts(path)[sheet]
     cell = next(c for c in ET.fromstring(parts(path)[part]).iter(M + "c") if c.get("r") == ref)
-    entry = list(styles.find(M + "cellXfs"))[int(cell.get("s", "0"))]  # type: ignore[arg-type]
+    entry = styles.findall(f"{M}cellXfs/*")[int(cell.get("s", "0"))]
     xf = entry if entry.tag == M + "xf" else next(entry.iter(M + "xf"))
     num = xf.get("numFmtId", "0")
     codes = {f.get("numFmtId"): f.get("formatCode") for f in styles.iter(M + "numFmt")}
@@ -243,14 +247,14 @@ def test_alternate_content_styles_are_counted_once(tmp_path: Path) -> None:
     path = hancell_workbook(tmp_path / "hancell.xlsx")
     assert style_problems(path) == []
     grids = sample_grids()
-    grids[0].rows[1][1] = Cell(grids[0].rows[1][1], FMT_DATE)
     write_tabs(path, grids, expected=fingerprint(path))
     assert style_problems(path) == []
     assert _format_of(path, "Summary", "B2") == FMT_DATE
     assert _format_of(path, "Summary", "B3") == '#,##0.00 "THB"'
-    fonts = list(ET.fromstring(parts(path)["xl/styles.xml"]).find(M + "fonts"))  # type: ignore[arg-type]
+    fonts = ET.fromstring(parts(path)["xl/styles.xml"]).findall(f"{M}fonts/*")
     assert [f.tag.rsplit("}", 1)[1] for f in fonts] == ["AlternateContent", "font", "font"]
-    assert fonts[2].find(M + "b") is not None and fonts[2].find(M + "name").get("val") == "Calibri"  # type: ignore[union-attr]
+    bold = fonts[2]  # the default font, from the AlternateContent's Fallback, with bold on
+    assert bold.findall(M + "b") and [n.get("val") for n in bold.findall(M + "name")] == ["Calibri"]
     styles = parts(path)["xl/styles.xml"]
     write_tabs(path, grids, expected=fingerprint(path))
     assert parts(path)["xl/styles.xml"] == styles  # the entries are found again, not appended twice

@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sheetsync.schema import col_letter
 from sheetsync.sources.base import CellError
 from sheetsync.sources.excel import _holds_markers, _may_hold_errors, _ref, _scan_errors
 from sheetsync.sources.ooxml import xmltext
@@ -57,16 +58,8 @@ CELL = st.fixed_dictionaries(
 )
 
 
-def _column(n: int) -> str:
-    name = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
 def _cell_xml(row: int, cell: dict[str, object], prefix: str) -> str:
-    attrs = [f'r="{_column(int(cell["column"]))}{row}"']  # type: ignore[call-overload]
+    attrs = [f'r="{col_letter(int(cell["column"]) - 1)}{row}"']
     for name, key in (("s", "style"), ("t", "kind")):
         if cell[key] is not None:
             attrs.append(f'{name}="{cell[key]}"')
