@@ -1,10 +1,10 @@
 # The few verbs people type.  Both quick-start targets work on a fresh machine
-# with only Python 3.11+ and make.
+# with only Python 3.11+ and make (`make test` also needs LibreOffice: see `office`).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean office
 
 $(BIN)/sheetsync: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,24 @@ demo: $(BIN)/sheetsync
 	  echo "Wrote demo-out/pipeline.xlsx (Summary, Checks, History tabs) and demo-out/drafts/"; \
 	  test $$status -le 1
 
-test: $(VENV)/.test-extras
+test: $(VENV)/.test-extras office
 	$(BIN)/python -m pytest -q
+
+# The tests open every workbook sheetsync writes in LibreOffice, a second and independent
+# reader; they fail without it.  On a fresh Debian/Ubuntu machine run as root (CI) this
+# installs it; anywhere else it says what to install.
+office:
+	@command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing LibreOffice (libreoffice-calc-nogui) for the tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libreoffice-calc-nogui && \
+	    command -v soffice >/dev/null 2>&1; \
+	  else \
+	    echo "make test needs LibreOffice (soffice) on the PATH: install libreoffice-calc-nogui" \
+	      "(sudo apt-get install libreoffice-calc-nogui) or LibreOffice from libreoffice.org, then run make test again" >&2; \
+	    exit 1; \
+	  fi; }
 
 lint: $(VENV)/.test-extras
 	$(BIN)/ruff check .

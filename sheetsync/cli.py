@@ -128,6 +128,8 @@ def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = Fa
     ctx.obj["as_of"] = (opts.as_of or today(config)).isoformat()
     with _progress() as progress:
         result = execute(config, opts, progress=progress)
+    for warning in result.warnings:  # on stderr in every mode, cron's included
+        click.echo(f"Warning: {warning}", err=True)
     if as_json:
         click.echo(to_json(result, command))
     elif command == "sync" and not verbose and not sys.stdout.isatty():
@@ -336,6 +338,8 @@ def _log_success(ctx: click.Context, command: str, result: Any) -> None:
             record[key] = fj[key]
     if result.drafts is not None:
         record["drafts"] = result.drafts.counts()
+    if result.warnings:
+        record["run_warnings"] = result.warnings  # "warnings" counts the findings
     _append_log(log_file, record)
 
 

@@ -22,11 +22,12 @@ import hashlib
 import itertools
 import os
 import re
+import secrets
 import socket
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "pid_alive", "sweep_temp_files", "temp_prefix", "write_atomic"]
+__all__ = ["TEMP_SUFFIX", "host_tag", "pid_alive", "sweep_temp_files", "temp_file", "temp_prefix", "write_atomic"]
 
 TEMP_SUFFIX = ".tmp"
 
@@ -35,7 +36,7 @@ _COUNTER = itertools.count()
 
 
 @functools.cache
-def _host() -> str:
+def host_tag() -> str:
     """This machine, in eight hex digits: a pid means something only on the host that issued it."""
     return hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:8]
 
@@ -46,7 +47,22 @@ def temp_prefix(pid: int | None = None) -> str:
     The pid is read on every call: a forked helper writes under its own.
     For ``tempfile.mkstemp(prefix=temp_prefix(), suffix=TEMP_SUFFIX, dir=folder)``.
     """
-    return f".~sheetsync-{os.getpid() if pid is None else pid}-{_host()}-"
+    return f".~sheetsync-{os.getpid() if pid is None else pid}-{host_tag()}-"
+
+
+def temp_file(folder: str | Path) -> tuple[int, Path]:
+    """A new, empty temporary file in ``folder`` named for this process: (open descriptor, path).
+
+    For a file built in steps (the workbook); :func:`write_atomic` is for bytes
+    already in hand.  ``OSError`` (a read-only folder, a full disk) passes through.
+    """
+    while True:
+        path = Path(folder) / f"{temp_prefix()}{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except FileExistsError:
+            continue
+        return fd, path
 
 
 def write_atomic(path: str | Path, data: bytes, *, absent: bool = False) -> bool:
@@ -117,7 +133,7 @@ def sweep_temp_files(folder: str | Path, names: Iterable[str] | None = None) -> 
             names = os.listdir(folder)
         except OSError:
             return []
-    host = _host()
+    host = host_tag()
     removed: list[str] = []
     for name in names:
         if not name.startswith(".~sheetsync-"):

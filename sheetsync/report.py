@@ -33,6 +33,7 @@ def as_json(result: Result, command: str) -> str:
         data["drafts"] = list(result.drafts.entries_json()) if result.drafts is not None else []
         if result.written_tabs:
             data["written_tabs"] = result.written_tabs
+    data["warnings"] = result.warnings
     data["exit_code"] = result.exit_code
     return json.dumps(data, ensure_ascii=False, indent=2)
 

@@ -56,6 +56,7 @@ class Result:
     drafts: Any = None  # drafts.DraftsResult
     written_tabs: list[str] = field(default_factory=list)
     strict: bool = False
+    warnings: list[str] = field(default_factory=list)  # what the write-back wants the user to know
 
     @property
     def exit_code(self) -> int:
@@ -200,7 +201,7 @@ def _read_check_write(
                         from .drafts import check_out_folder
 
                         check_out_folder(opts.out or config.drafts.out)  # a bad --out stops us before the write
-                    book.write(grids)
+                    result.warnings.extend(book.write(grids))
                     result.written_tabs = [g.title for g in grids]
             except BaseException:
                 if drafts is not None:

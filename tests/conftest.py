@@ -19,6 +19,8 @@ AS_OF = "2026-11-27"
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_workbooks" / "pipeline.xlsx"
 SA_EMAIL = "sheetsync-bot@sales-ops-123.iam.gserviceaccount.com"
+# Real Excel-saved workbooks beside the project (../shared/realworld), never copied into it.
+REALWORLD = REPO.parent / "shared" / "realworld"
 
 HEADERS = [
     "Prospect",
@@ -89,25 +91,6 @@ def run_cli() -> Callable[..., Result]:
         return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
 
     return invoke
-
-
-def libreoffice_convert(path: Path, out: Path, fmt: str) -> Path:
-    """``path`` converted by LibreOffice headless into ``out`` (its own profile there); the converted file.
-
-    LibreOffice is part of this project's test bed: when it is missing the
-    test fails, it doesn't skip.
-    """
-    office = shutil.which("soffice") or shutil.which("libreoffice")
-    assert office is not None, "LibreOffice (soffice) is needed to read the workbook back — install it"
-    profile = f"-env:UserInstallation={(out / 'lo-profile').as_uri()}"
-    done = subprocess.run(
-        [office, profile, "--headless", "--convert-to", fmt, "--outdir", str(out), str(path)],
-        capture_output=True,
-        timeout=180,
-    )
-    converted = out / f"{path.stem}.{fmt}"
-    assert done.returncode == 0 and converted.is_file(), done.stdout + done.stderr
-    return converted
 
 
 @pytest.fixture(scope="session")

@@ -31,8 +31,8 @@ import pytest
 import xlsxwriter
 from bad_input.xlsb import write_xlsb
 from click.testing import Result
-from conftest import HEADERS, write_xlsx
-from test_cli_validate import BAD_INPUTS, REAL_ENCRYPTED, _bad_input, _fake_encrypted, clean
+from conftest import HEADERS, REALWORLD, write_xlsx
+from test_cli_validate import BAD_INPUTS, _bad_input, _fake_encrypted, clean
 from test_reader import ods_book, xls_book
 from xlsxpkg_workbooks import parts
 
@@ -40,7 +40,6 @@ from sheetsync.grid import MARKER
 from sheetsync.locking import run_lock
 
 AS_OF = "2026-11-27"
-REALWORLD = REAL_ENCRYPTED.parent
 
 
 @pytest.fixture(autouse=True)
@@ -130,8 +129,7 @@ def _encrypted_xlsm(path: Path) -> list[str]:
 def _real_encrypted(name: str) -> Callable[[Path], list[str]]:
     def build(path: Path) -> list[str]:
         original = REALWORLD / name
-        if not original.is_file():
-            pytest.skip(f"{original} (a workbook encrypted by Excel) is not on this machine")
+        assert original.is_file(), f"{original} is missing: the project expects ../shared/realworld beside it"
         shutil.copyfile(original, path)
         return [path.name, "password"]
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import xlsxwriter  # type: ignore[import-untyped]
 from chart_workbooks import AXIS, OWNERS, STAGES, TITLE, TREND, TREND_ROW, bare_xlsx, summary_grid
-from conftest import libreoffice_convert
+from libreoffice import convert
 
 from sheetsync.grid import (
     CHART_MARK,
@@ -137,7 +137,7 @@ def test_libreoffice_reads_the_four_charts_back(tmp_path: Path) -> None:
     grid = summary_grid()
     source = bare_xlsx(tmp_path / "charts.xlsx", grid)
     assert source is not None
-    converted = libreoffice_convert(tmp_path / "charts.xlsx", tmp_path / "out", "xlsx")
+    (converted,) = convert([tmp_path / "charts.xlsx"], tmp_path / "out", tmp_path / "lo-profile")
     found = [chart_summary(xml) for _, xml in package_charts(converted)]
     assert [(c["kind"], c["direction"], c["grouping"]) for c in found] == [
         ("barChart", "bar", "clustered"),

@@ -14,13 +14,14 @@ import openpyxl
 import pytest
 import xlsxwriter
 from click.testing import Result
+from conftest import REALWORLD
 
 from sheetsync import __version__
 from sheetsync.cli import cli
 
 AS_OF = "2026-11-27"
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_workbooks" / "pipeline.xlsx"
-REAL_ENCRYPTED = Path("/work/shared/realworld/encryptAES.xlsx")
+REAL_ENCRYPTED = REALWORLD / "encryptAES.xlsx"
 FINDING_KEYS = {"rule", "severity", "row", "cell", "prospect", "message"}
 
 # conftest HEADERS: Prospect A, Contact B, Email C, Owner D, Stage E, Decision Maker F, Budget G,
@@ -505,8 +506,7 @@ def test_source_is_missing(tmp_path: Path, run_cli: Callable[..., Result], comma
 
 def test_real_encrypted_workbook(tmp_path: Path, run_cli: Callable[..., Result]) -> None:
     """A workbook really encrypted by Excel (AES) is reported as password-protected, untouched."""
-    if not REAL_ENCRYPTED.is_file():
-        pytest.skip("no real encrypted workbook on this machine")
+    assert REAL_ENCRYPTED.is_file(), f"{REAL_ENCRYPTED} is missing: the project expects ../shared/realworld beside it"
     path = tmp_path / "locked.xlsx"
     shutil.copy(REAL_ENCRYPTED, path)
     before = path.read_bytes()

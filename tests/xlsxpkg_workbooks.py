@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -203,3 +204,174 @@ def zip64_records() -> Iterator[None]:
         yield
     finally:
         zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = saved  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------------
+# Odd workbooks of issue 11: made from a rich workbook by editing parts, as other writers leave them
+
+MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+X14AC_NS = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"
+MACRO_SHEET_TYPE = "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet"
+MACRO_SHEET_CT = "application/vnd.ms-excel.macrosheet+xml"
+SIGNATURE_ORIGIN_TYPE = "http://schemas.openxmlformats.org/package/2006/relationships/digital-signature/origin"
+SIGNATURE_TYPE = "http://schemas.openxmlformats.org/package/2006/relationships/digital-signature/signature"
+
+
+def _add_to(xml: bytes, closing: str, addition: str) -> bytes:
+    text = xml.decode("utf-8")
+    assert closing in text, closing
+    return text.replace(closing, addition + closing, 1).encode("utf-8")
+
+
+def macro_sheet_workbook(path: Path) -> Path:
+    """A rich workbook (.xlsm) with an Excel 4.0 macro sheet ``Macro1`` between Pipeline and Notes.
+
+    Listed in workbook.xml like any sheet, with relationship type ``xlMacrosheet``
+    and its part in ``xl/macrosheets/``, as Excel saves one.
+    """
+    plain = rich_workbook(path.with_name("plain-" + path.stem + ".xlsx"))
+    contents = parts(plain)
+    workbook = contents["xl/workbook.xml"].decode()
+    sheets = re.findall(r"<sheet [^>]*/>", workbook)
+    macro = '<sheet name="Macro1" sheetId="90" r:id="rId90"/>'
+    workbook = workbook.replace(sheets[0], sheets[0] + macro, 1)
+    macro_xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<xm:macrosheet xmlns="{MAIN_NS}" xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+        '<sheetData><row r="1"><c r="A1" t="str"><f>ALERT("hello")</f><v>TRUE</v></c></row>'
+        '<row r="2"><c r="A2" t="b"><f>RETURN()</f><v>1</v></c></row></sheetData></xm:macrosheet>'
+    )
+    return rebuild(
+        plain,
+        path,
+        edit={
+            "xl/workbook.xml": workbook.encode(),
+            "xl/_rels/workbook.xml.rels": _add_to(
+                contents["xl/_rels/workbook.xml.rels"],
+                "</Relationships>",
+                f'<Relationship Id="rId90" Type="{MACRO_SHEET_TYPE}" Target="macrosheets/sheet1.xml"/>',
+            ),
+            "[Content_Types].xml": _add_to(
+                contents["[Content_Types].xml"],
+                "</Types>",
+                f'<Override PartName="/xl/macrosheets/sheet1.xml" ContentType="{MACRO_SHEET_CT}"/>',
+            ),
+            "xl/macrosheets/sheet1.xml": macro_xml.encode(),
+        },
+    )
+
+
+def hancell_workbook(path: Path) -> Path:
+    """A rich workbook whose styles part wraps entries in ``mc:AlternateContent``, as Hancom Hancell writes.
+
+    The first font and the first two cell formats each sit in an
+    AlternateContent holding a Choice and a Fallback copy: one entry apiece,
+    though their tags appear twice.
+    """
+    plain = rich_workbook(path.with_name("plain-" + path.name))
+    styles = parts(plain)["xl/styles.xml"].decode()
+
+    def wrap(element: str) -> str:
+        return (
+            f'<mc:AlternateContent xmlns:mc="{MC_NS}" xmlns:x14ac="{X14AC_NS}">'
+            f'<mc:Choice Requires="x14ac">{element}</mc:Choice><mc:Fallback>{element}</mc:Fallback>'
+            "</mc:AlternateContent>"
+        )
+
+    fonts = re.search(r"<fonts[^>]*>(.*?)</fonts>", styles, re.S)
+    xfs = re.search(r"<cellXfs[^>]*>(.*?)</cellXfs>", styles, re.S)
+    assert fonts is not None and xfs is not None
+    first_font = re.match(r"<font>.*?</font>|<font/>", fonts.group(1), re.S)
+    cell_xfs = re.findall(r"<xf [^>]*/>|<xf [^>]*>.*?</xf>", xfs.group(1), re.S)
+    assert first_font is not None and len(cell_xfs) >= 2
+    new_xfs = wrap(cell_xfs[0]) + wrap(cell_xfs[1]) + "".join(cell_xfs[2:])
+    styles = styles[: xfs.start(1)] + new_xfs + styles[xfs.end(1) :]
+    styles = styles.replace(first_font.group(0), wrap(first_font.group(0)), 1)
+    return rebuild(plain, path, edit={"xl/styles.xml": styles.encode()})
+
+
+def signed_workbook(path: Path) -> Path:
+    """A rich workbook carrying an XML digital signature (the parts Excel adds when you sign one)."""
+    plain = rich_workbook(path.with_name("plain-" + path.name))
+    contents = parts(plain)
+    signature = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#" Id="idPackageSignature">'
+        '<SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>'
+        "</SignedInfo><SignatureValue>AAAA</SignatureValue></Signature>"
+    )
+    return rebuild(
+        plain,
+        path,
+        edit={
+            "_rels/.rels": _add_to(
+                contents["_rels/.rels"],
+                "</Relationships>",
+                f'<Relationship Id="rId90" Type="{SIGNATURE_ORIGIN_TYPE}" Target="_xmlsignatures/origin.sigs"/>',
+            ),
+            "[Content_Types].xml": _add_to(
+                contents["[Content_Types].xml"],
+                "</Types>",
+                '<Default Extension="sigs" '
+                'ContentType="application/vnd.openxmlformats-package.digital-signature-origin"/>'
+                '<Override PartName="/_xmlsignatures/sig1.xml" '
+                'ContentType="application/vnd.openxmlformats-package.digital-signature-xmlsignature+xml"/>',
+            ),
+            "_xmlsignatures/origin.sigs": b"",
+            "_xmlsignatures/_rels/origin.sigs.rels": (
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                f'<Relationship Id="rId1" Type="{SIGNATURE_TYPE}" Target="sig1.xml"/></Relationships>'
+            ).encode(),
+            "_xmlsignatures/sig1.xml": signature.encode(),
+        },
+    )
+
+
+def protected_workbook(path: Path, protection: str, *, summary_tab: str | None = None) -> Path:
+    """A rich workbook with ``protection`` (a ``<workbookProtection …/>`` element) in its schema place."""
+    plain = rich_workbook(path.with_name("plain-" + path.name), summary_tab=summary_tab)
+    workbook = parts(plain)["xl/workbook.xml"].decode()
+    at = workbook.index("<bookViews")
+    return rebuild(plain, path, edit={"xl/workbook.xml": (workbook[:at] + protection + workbook[at:]).encode()})
+
+
+def style_problems(path: Path) -> list[str]:
+    """Style references that point past the end of their table, found with a real XML parser.
+
+    Every ``s`` of every cell and row (and ``style`` of every column) in every
+    worksheet must be below the number of ``cellXfs`` entries, and every
+    ``fontId``/``fillId``/``borderId``/``xfId`` of a cell format below the number
+    of entries it indexes; a section's ``count`` must be its number of entries.
+    An ``mc:AlternateContent`` child is one entry, as Excel and LibreOffice read it.
+    """
+    ns = f"{{{MAIN_NS}}}"
+    problems: list[str] = []
+    with zipfile.ZipFile(path) as zf:
+        names = {n.lower(): n for n in zf.namelist()}
+        styles = ET.fromstring(zf.read(names["xl/styles.xml"]))
+        sizes: dict[str, int] = {}
+        for section in ("fonts", "fills", "borders", "cellStyleXfs", "cellXfs"):
+            element = styles.find(ns + section)
+            entries = [] if element is None else list(element)
+            sizes[section] = len(entries)
+            if element is not None and element.get("count") not in (None, str(len(entries))):
+                problems.append(f"{section} count={element.get('count')} but {len(entries)} entries")
+        cell_xfs = styles.find(ns + "cellXfs")
+        for n, entry in enumerate([] if cell_xfs is None else list(cell_xfs)):
+            for xf in [entry] if entry.tag == ns + "xf" else entry.iter(ns + "xf"):
+                for attr, section in (("fontId", "fonts"), ("fillId", "fills"), ("borderId", "borders")):
+                    if int(xf.get(attr, "0")) >= max(sizes[section], 1):
+                        problems.append(f"cellXfs[{n}] {attr}={xf.get(attr)} of {sizes[section]} {section}")
+                if int(xf.get("xfId", "0")) >= max(sizes["cellStyleXfs"], 1):
+                    problems.append(f"cellXfs[{n}] xfId={xf.get('xfId')} of {sizes['cellStyleXfs']}")
+        limit = sizes["cellXfs"]
+        for name in sorted(n for n in zf.namelist() if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n, re.I)):
+            sheet = ET.fromstring(zf.read(name))
+            for tag, attr in (("c", "s"), ("row", "s"), ("col", "style")):
+                for element in sheet.iter(ns + tag):
+                    value = element.get(attr)
+                    if value is not None and int(value) >= limit:
+                        where = element.get("r") or element.get("min") or "?"
+                        problems.append(f"{name} {tag} {where}: {attr}={value} but {limit} cell formats")
+    return problems

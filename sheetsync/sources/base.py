@@ -53,11 +53,13 @@ class Book(Protocol):
         """Rows of the tab whose title is exactly ``title`` (as listed by ``titles``)."""
         ...
 
-    def write(self, grids: Sequence[Grid]) -> None:
-        """Create or replace each grid's tab (matched case-insensitively), atomically.
+    def write(self, grids: Sequence[Grid]) -> list[str]:
+        """Create or replace each grid's tab (matched case-insensitively), atomically; return warnings.
 
         Never touches any other tab.  Raises ``WriteRefused`` (exit 4) when the
         write isn't safe, ``SourceError`` when the format can't be written.
+        The warnings (one line each) tell the user about a write that was made
+        but has a cost they should know of (a digital signature it broke).
         """
         ...
 

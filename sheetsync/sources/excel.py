@@ -8,16 +8,18 @@ byte-level scan of the sheet's XML finds exactly those cells, so they become
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..background import Background
 from ..errors import SourceError
 from ..grid import Grid, Value
 from .base import CellError
+from .fingerprint import Fingerprint, snapshot
 
 READABLE = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 WRITABLE = (".xlsx", ".xlsm")
@@ -26,7 +28,11 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 
 def open_excel(path: Path) -> ExcelBook:
-    """Open a workbook for reading, or raise a SourceError that says what to do."""
+    """Open a workbook for reading, or raise a SourceError that says what to do.
+
+    The whole file is read into memory once (see :mod:`.fingerprint`): its
+    bytes feed python-calamine, the error-cell scan and the fingerprint.
+    """
     if not path.exists():
         raise SourceError(f"{path} does not exist — check the path, or set `source` in sheetsync.toml")
     if path.is_dir():
@@ -38,11 +44,8 @@ def open_excel(path: Path) -> ExcelBook:
             f"{path}: {suffix or 'no extension'} is not a supported format "
             f"(use {', '.join(READABLE)} or a Google Sheets URL){hint}"
         )
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise SourceError(f"{path} can't be read ({exc.strerror}) — check its permissions") from None
+    data, fingerprint = snapshot(path)
+    head = data[:8]
     if suffix in (".xlsx", ".xlsm", ".xlsb") and head.startswith(_OLE_MAGIC):
         raise SourceError(
             f"{path} is password-protected (encrypted) — save an unprotected copy "
@@ -55,25 +58,25 @@ def open_excel(path: Path) -> ExcelBook:
         )
     if suffix == ".xls" and not head.startswith(_OLE_MAGIC):
         raise SourceError(f"{path} is not an Excel .xls workbook — open it in Excel and save it as .xlsx")
-    return ExcelBook(path)
+    return ExcelBook(path, data, fingerprint)
 
 
 class ExcelBook:
-    """An Excel/ODS workbook opened with python-calamine."""
+    """An Excel/ODS workbook held in memory, read with python-calamine."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, data: bytes, fingerprint: Fingerprint) -> None:
         from python_calamine import CalamineWorkbook
 
         self.path = path
         self.location = str(path)
         self.writable = path.suffix.lower() in WRITABLE
-        self._fingerprint: Any = None
-        if self.writable:
-            from .fingerprint import fingerprint
-
-            self._fingerprint = fingerprint(path)
+        self._data = data
+        self._fingerprint = fingerprint
+        readable = data
+        if path.suffix.lower() in (".xlsx", ".xlsm") and _has_macro_sheets(data):
+            readable = _without_macro_sheets(data, path)
         try:
-            self._wb = CalamineWorkbook.from_path(str(path))
+            self._wb = CalamineWorkbook.from_filelike(io.BytesIO(readable))
             self._titles = list(self._wb.sheet_names)
         except Exception as exc:  # calamine raises several unrelated classes for damaged files
             raise SourceError(_open_problem(path, exc)) from None
@@ -102,14 +105,14 @@ class ExcelBook:
         if scan is not None:
             errors = scan.result()
         elif suffix == ".ods":
-            merged, errors = _ods_merges_and_errors(self.path, title)
+            merged, errors = _ods_merges_and_errors(self._data, title)
         elif suffix == ".xls":
-            errors = _xls_errors(self.path, title)
+            errors = _xls_errors(self._data, title)
         else:
             errors = {}
         return _iter(it, start_col, merged, errors, title, self.path)
 
-    def write(self, grids: Sequence[Grid]) -> None:
+    def write(self, grids: Sequence[Grid]) -> list[str]:
         if not self.writable:
             raise SourceError(
                 f"{self.path}: write-back needs an .xlsx or .xlsm workbook ({self.path.suffix} can only be read)"
@@ -117,7 +120,7 @@ class ExcelBook:
             )
         from .xlsx_package import write_tabs
 
-        write_tabs(self.path, grids, expected=self._fingerprint)
+        return write_tabs(self.path, grids, expected=self._fingerprint)
 
     def close(self) -> None:
         self._wb.close()
@@ -131,72 +134,99 @@ class ExcelBook:
         from . import xlsx_package  # noqa: F401
 
         try:
-            with zipfile.ZipFile(self.path) as zf:
+            with zipfile.ZipFile(io.BytesIO(self._data)) as zf:
                 part = _sheet_part(zf, title)
-                if part is None or not _may_hold_errors(zf, part):
+                if part is None:
                     return {}
+                with zf.open(part) as fh:
+                    if not _may_hold_errors(fh):
+                        return {}
                 data = zf.read(part)
         except (zipfile.BadZipFile, KeyError, OSError):
             return {}
-        found: dict[int, dict[int, CellError]] = {}
-        if b't="e"' in data:
-            for m in _ERROR_CELL.finditer(data):
-                r, c = _ref(m[1], m[2])
-                found.setdefault(r, {})[c] = CellError(m[3].decode("utf-8", "replace"))
-        if b"<f" in data or b":f" in data:
-            for m in _UNCACHED.finditer(data):
-                if b't="str"' in m[3]:
-                    continue  # saved result is the empty string: an empty cell
-                r, c = _ref(m[1], m[2])
-                found.setdefault(r, {})[c] = CellError("")
-        return found
+        return _scan_errors(data)
+
+
+def _scan_errors(xml: bytes) -> dict[int, dict[int, CellError]]:
+    """Error cells and formulas without a saved value in a worksheet's XML, by 0-based row and column."""
+    found: dict[int, dict[int, CellError]] = {}
+    if b't="e"' in xml:
+        for m in _ERROR_CELL.finditer(xml):
+            r, c = _ref(m[1], m[2])
+            found.setdefault(r, {})[c] = CellError(m[3].decode("utf-8", "replace"))
+    if b"<f" in xml or b":f" in xml:
+        for m in _UNCACHED.finditer(xml):
+            if b't="str"' in m[3]:
+                continue  # saved result is the empty string: an empty cell
+            r, c = _ref(m[1], m[2])
+            found.setdefault(r, {})[c] = CellError("")
+    return found
 
 
 _SCAN_CHUNK = 1 << 20
 
 
-def _may_hold_errors(zf: zipfile.ZipFile, part: str) -> bool:
-    """Whether the sheet XML contains ``t="e"``, ``<f`` or ``:f``, the markers ``_error_cells`` needs.
+def _may_hold_errors(fh: IO[bytes], chunk_size: int = _SCAN_CHUNK) -> bool:
+    """Whether the sheet XML read from ``fh`` holds a marker ``_error_cells`` needs (see ``_holds_markers``).
 
     The usual sheet has none, and 100,000 rows are some 40 MB of XML:
     streaming it in 1 MiB pieces keeps that out of memory, and looking first
     for the letters ``f`` and ``e`` (rare in cell XML; one fast pass each)
     costs a fraction of searching for the markers themselves.  The answer is
-    exact: pieces overlap by the longest marker's length minus one.
+    exactly ``_holds_markers`` of the whole text: pieces overlap by the
+    longest marker's length minus one.
     """
     tail = b""
-    with zf.open(part) as fh:
-        while chunk := fh.read(_SCAN_CHUNK):
-            text = tail + chunk
-            if b"f" in text and (b"<f" in text or b":f" in text):
-                return True
-            if b"e" in text and b't="e"' in text:
-                return True
-            tail = text[-4:]
+    while chunk := fh.read(chunk_size):
+        text = tail + chunk
+        if b"f" in text and (b"<f" in text or b":f" in text):
+            return True
+        if b"e" in text and b't="e"' in text:
+            return True
+        tail = text[-4:]
     return False
 
 
-_P = rb"(?:[A-Za-z_][\w.-]*:)?"
+def _holds_markers(xml: bytes) -> bool:
+    """The plain form of ``_may_hold_errors``: ``t="e"`` (an error cell) or ``<f``/``:f`` (a formula)."""
+    return b't="e"' in xml or b"<f" in xml or b":f" in xml
+
+
+# Every scan below is linear in its input, whatever the input: quantifiers are
+# possessive (no backtracking into them), classes stop at "<" (which can't
+# appear inside a tag), and no two adjacent pieces can match the same text.
+_P = rb"(?:[A-Za-z_][\w.-]*+:)?"
+_CELL = rb"<" + _P + rb'c r="([A-Z]{1,3})(\d+)"'
+_FORMULA = rb"<" + _P + rb"f\b[^<>]*+(?:(?<=/)>|>[^<]*+</" + _P + rb"f>)"
 _ERROR_CELL = re.compile(
-    rb"<"
+    _CELL
+    + rb'(?:[^<>\s]++|\s(?!t="e"))*+\st="e"[^<>]*+>'
+    + rb"(?:"
+    + _FORMULA
+    + rb")?<"
     + _P
-    + rb'c r="([A-Z]{1,3})(\d+)"[^>]*?\bt="e"[^>]*>(?:<'
-    + _P
-    + rb"f\b[^>]*(?:/>|>[^<]*</"
-    + _P
-    + rb"f>))?<"
-    + _P
-    + rb"v>([^<]*)</"
+    + rb"v>([^<]*+)</"
     + _P
     + rb"v>"
 )
 _UNCACHED = re.compile(
-    rb"<" + _P + rb'c r="([A-Z]{1,3})(\d+)"((?:(?!/>)[^>])*)>'
-    rb"<" + _P + rb"f\b[^>]*(?:/>|>[^<]*</" + _P + rb"f>)"
-    rb"(?:<" + _P + rb"v\s*/>|<" + _P + rb"v></" + _P + rb"v>)?</" + _P + rb"c>"
+    _CELL
+    + rb"([^<>]*+)(?<!/)>"
+    + _FORMULA
+    + rb"(?:<"
+    + _P
+    + rb"v\s*+/>|<"
+    + _P
+    + rb"v></"
+    + _P
+    + rb"v>)?</"
+    + _P
+    + rb"c>"
 )
-_SHEET = re.compile(rb"<" + _P + rb"sheet\b([^>]*)/?>")
-_ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
+_SHEET = re.compile(rb"<" + _P + rb"sheet\b([^<>]*+)>")
+_ATTR = re.compile(rb'(?<![\w:])([\w:]++)="([^"]*+)"')
+_RELATIONSHIP = re.compile(rb"<" + _P + rb"Relationship\b([^<>]*+)>")
+_MACRO_SHEET_TYPES = (b"relationships/xlMacrosheet", b"relationships/xlIntlMacrosheet")
 
 
 def _ref(letters: bytes, digits: bytes) -> tuple[int, int]:
@@ -209,15 +239,10 @@ def _ref(letters: bytes, digits: bytes) -> tuple[int, int]:
 def _sheet_part(zf: zipfile.ZipFile, title: str) -> str | None:
     """The zip member of the worksheet titled ``title``, resolved through the workbook's rels."""
     names = {n.lower(): n for n in zf.namelist()}
-    root = zf.read(names["_rels/.rels"]).decode("utf-8", "replace")
-    m = re.search(
-        r'Target="/?([^"]*)"[^>]*?Type="[^"]*/officeDocument"|Type="[^"]*/officeDocument"[^>]*?Target="/?([^"]*)"', root
-    )
-    if not m:
+    found = _workbook_parts(zf, names)
+    if found is None:
         return None
-    wb_part = m[1] or m[2]
-    wb_dir = wb_part.rsplit("/", 1)[0] if "/" in wb_part else ""
-    rels_name = f"{wb_dir}/_rels/{wb_part.rsplit('/', 1)[-1]}.rels".lstrip("/")
+    wb_part, rels_name = found
     workbook = zf.read(names[wb_part.lower()])
     rid = None
     for sm in _SHEET.finditer(workbook):
@@ -228,14 +253,53 @@ def _sheet_part(zf: zipfile.ZipFile, title: str) -> str | None:
             break
     if rid is None or rels_name.lower() not in names:
         return None
-    rels = zf.read(names[rels_name.lower()]).decode("utf-8", "replace")
-    for rel in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)/?>", rels):
-        attrs_s = dict(re.findall(r'(\w+)="([^"]*)"', rel[1]))
-        if attrs_s.get("Id") == rid.decode():
-            target = attrs_s.get("Target", "")
-            full = target.lstrip("/") if target.startswith("/") else f"{wb_dir}/{target}".lstrip("/")
-            return names.get(_normalize_path(full).lower())
+    for rel in _relationships(zf.read(names[rels_name.lower()])):
+        if rel.get(b"Id") == rid:
+            return names.get(_target(wb_part, rel.get(b"Target", b"")).lower())
     return None
+
+
+def _workbook_parts(zf: zipfile.ZipFile, names: dict[str, str]) -> tuple[str, str] | None:
+    """The workbook part and its relationships part, found through the package's root relationships."""
+    for rel in _relationships(zf.read(names["_rels/.rels"])):
+        if rel.get(b"Type", b"").endswith(b"/officeDocument"):
+            wb_part = _target("", rel.get(b"Target", b""))
+            folder, _, name = wb_part.rpartition("/")
+            return wb_part, f"{folder}/_rels/{name}.rels".lstrip("/")
+    return None
+
+
+def _relationships(xml: bytes) -> list[dict[bytes, bytes]]:
+    return [dict(_ATTR.findall(m[1])) for m in _RELATIONSHIP.finditer(xml)]
+
+
+def _target(source: str, target: bytes) -> str:
+    """The part a relationship of ``source`` points at (a target is relative to its source's folder)."""
+    text = target.decode("utf-8", "replace")
+    if text.startswith("/"):
+        return _normalize_path(text)
+    folder = source.rpartition("/")[0]
+    return _normalize_path(f"{folder}/{text}")
+
+
+def _has_macro_sheets(data: bytes) -> bool:
+    """Whether the workbook lists Excel 4.0 macro sheets, which python-calamine refuses to open."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = {n.lower(): n for n in zf.namelist()}
+            found = _workbook_parts(zf, names)
+            if found is None or found[1].lower() not in names:
+                return False
+            rels = zf.read(names[found[1].lower()])
+    except Exception:  # a damaged package: python-calamine says so next, in the words users see
+        return False
+    return any(kind in rels for kind in _MACRO_SHEET_TYPES)
+
+
+def _without_macro_sheets(data: bytes, path: Path) -> bytes:
+    from .xlsx_package import without_macro_sheets
+
+    return without_macro_sheets(data, str(path))
 
 
 def _unescape(text: str) -> str:
@@ -340,14 +404,14 @@ _ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _ODS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
 
 
-def _ods_merges_and_errors(path: Path, title: str) -> tuple[list[Any], dict[int, dict[int, CellError]]]:
+def _ods_merges_and_errors(data: bytes, title: str) -> tuple[list[Any], dict[int, dict[int, CellError]]]:
     """Merged ranges and error cells of an .ods sheet, which python-calamine doesn't report."""
     import xml.etree.ElementTree as ET  # read-only parse; nothing is ever written back from it
 
     merges: list[Any] = []
     errors: dict[int, dict[int, CellError]] = {}
     try:
-        with zipfile.ZipFile(path) as zf, zf.open("content.xml") as fh:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open("content.xml") as fh:
             in_table = False
             r = c = 0
             for event, el in ET.iterparse(fh, events=("start", "end")):
@@ -382,13 +446,13 @@ def _ods_merges_and_errors(path: Path, title: str) -> tuple[list[Any], dict[int,
     return merges, errors
 
 
-def _xls_errors(path: Path, title: str) -> dict[int, dict[int, CellError]]:
+def _xls_errors(data: bytes, title: str) -> dict[int, dict[int, CellError]]:
     """Error cells of an .xls sheet (python-calamine reads them as empty) through xlrd."""
     import xlrd
 
     errors: dict[int, dict[int, CellError]] = {}
     try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
         sheet = book.sheet_by_name(title)
         for r in range(sheet.nrows):
             types = sheet.row_types(r)

@@ -481,7 +481,7 @@ class GoogleBook:
 
     # --- writing ---------------------------------------------------------------
 
-    def write(self, grids: Sequence[Grid]) -> None:
+    def write(self, grids: Sequence[Grid]) -> list[str]:
         """Write every grid in one ``batchUpdate``: add missing tabs, size, fill, clear the rest.
 
         Each tab's cells are replaced through ``updateCells`` over the whole
@@ -491,7 +491,7 @@ class GoogleBook:
         request, so nothing else in the spreadsheet can change.
         """
         if not grids:
-            return
+            return []
         requests_: list[dict[str, Any]] = []
         added: list[_Tab] = []
         resized: list[tuple[_Tab, int, int]] = []
@@ -549,6 +549,7 @@ class GoogleBook:
             if written is not None:
                 self._tables.pop(written.sheet_id, None)
                 written.merges = []
+        return []
 
     def _applied(self, added: Sequence[_Tab]) -> bool:
         """Whether the tabs we meant to add exist with our sheet ids.

@@ -1,1 +1,9 @@
-"""The OOXML parts sheetsync generates for an Excel package (drawings and charts so far)."""
+"""The parts of an .xlsx/.xlsm package, read and written as text and raw bytes, never as a whole workbook.
+
+``zipcopy`` finds the members and copies untouched ones byte for byte;
+``xmltext`` edits XML as text so prefixes and unknown content survive; ``opc``
+holds relationships and content types; ``workbook``, ``styles`` and ``sheet``
+know the parts sheetsync must read, edit or generate; ``charts`` makes
+the drawing and chart parts of our own Summary tab.
+:mod:`sheetsync.sources.xlsx_package` puts them together.
+"""
