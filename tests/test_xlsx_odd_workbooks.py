@@ -39,9 +39,9 @@ from xlsxpkg_workbooks import (
 )
 
 from sheetsync.errors import SourceError, WriteRefused
+from sheetsync.fsutil import host_tag, temp_file
 from sheetsync.grid import FMT_DATE, Grid
 from sheetsync.sources.excel import open_excel
-from sheetsync.fsutil import host_tag, temp_file
 from sheetsync.sources.xlsx_package import fingerprint, write_tabs
 
 AS_OF = "2026-11-27"

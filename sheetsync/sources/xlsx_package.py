@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import ConfigError, SourceError, WriteRefused
+from ..fsutil import sweep_temp_files, temp_file
 from ..grid import Grid
 from .fingerprint import Fingerprint, changed_while_read, fingerprint, fingerprint_of, read_whole
 from .ooxml.opc import STYLES_CT, WORKSHEET_CT, override, relationship, rels_part
@@ -48,7 +49,6 @@ from .ooxml.workbook import (
 )
 from .ooxml.xmltext import XmlText, attrs, close_tag, elements, esc_attr, root, splice, tag
 from .ooxml.zipcopy import Package, emit
-from ..fsutil import sweep_temp_files, temp_file
 
 __all__ = ["Fingerprint", "fingerprint", "office_lock_file", "without_macro_sheets", "write_tabs"]
 
