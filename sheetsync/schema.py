@@ -49,18 +49,29 @@ REQUIRED = ("prospect", "stage")
 EXCEL_TEXT_LIMIT = 32767
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\]+$")
+# An address is local@domain with a dot inside the domain, no space, bracket or quote.  The
+# domain is written "one character, then no dot up to the first dot, then the rest" and every
+# quantifier is possessive: the obvious ``[^@…]+\.[^@…]+`` may split at any of the domain's
+# dots, so a failed match costs time quadratic in its length, and in the whole-column pattern
+# below exponential in the number of lines (issue 11).  tests/test_fast_paths.py checks the
+# two spellings accept the same strings.
+_ADDRESS = r"[^@\s<>()\[\],;:\"\\{0}]++@[^@\s<>()\[\],;:\"\\{0}][^@\s<>()\[\],;:\"\\.{0}]*+\.[^@\s<>()\[\],;:\"\\{0}]++"
+_EMAIL = re.compile("^" + _ADDRESS.format("") + "$")
 # _EMAIL without control characters: what Parser.email accepts with no problem to report.
-_PLAIN_EMAIL = re.compile(
-    r"^[^@\s<>()\[\],;:\"\\\x00-\x1f\x7f]+@[^@\s<>()\[\],;:\"\\\x00-\x1f\x7f]+\.[^@\s<>()\[\],;:\"\\\x00-\x1f\x7f]+$"
-)
+_PLAIN_EMAIL = re.compile("^" + _ADDRESS.format(r"\x00-\x1f\x7f") + "$")
 # Lines that are each empty or one _PLAIN_EMAIL: a whole chunk of an email column in one match.
-_PLAIN_EMAIL_LINES = re.compile(r"(?:{0})?(?:\n(?:{0})?)*".format(_PLAIN_EMAIL.pattern[1:-1]))
+# Each line can match in one way only and nothing is given back, so a bad line fails in time
+# linear in the chunk instead of making the engine retry every earlier line.
+_PLAIN_EMAIL_LINES = re.compile("(?:{0})?+(?:\n(?:{0})?+)*+".format(_ADDRESS.format(r"\x00-\x1f\x7f")))
 CURRENCY_CODES = (
     "THB|USD|EUR|GBP|JPY|CNY|HKD|SGD|MYR|IDR|VND|PHP|INR|KRW|TWD|AUD|NZD|CAD|CHF|SEK|NOK|DKK|AED|SAR|LAK|MMK|KHR"
 )
+# A currency at the start, or at the end with the spaces before it.  The trailing spaces are
+# matched only from the first of them (or, right after a leading match, not at all): a bare
+# ``\s*`` would be tried from every space of a long run of spaces, quadratic in its length.
 _CURRENCY = re.compile(
-    rf"^(?:(?:{CURRENCY_CODES})(?![A-Za-z])|[฿$€£¥₩₹₫₱])\s*|\s*(?:(?<![A-Za-z])(?:{CURRENCY_CODES})|[฿$€£¥₩₹₫₱]|บาท)$",
+    rf"^(?:(?:{CURRENCY_CODES})(?![A-Za-z])|[฿$€£¥₩₹₫₱])\s*"
+    rf"|(?:(?<!\s)\s*+|(?<=\s))(?:(?<![A-Za-z])(?:{CURRENCY_CODES})|[฿$€£¥₩₹₫₱]|บาท)$",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")

@@ -33,6 +33,13 @@ HEADERS = [
 ]
 
 
+def same(a: Any, b: Any) -> bool:
+    """Equal and of the same type all the way down (Decimal('1') vs Decimal('1.0') differ, so do 0.0 and -0.0)."""
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and (a == b or repr(a) == repr(b)) and repr(a) == repr(b)
+
+
 def write_xlsx(
     path: Path, sheets: dict[str, Sequence[Sequence[Any]]], merges: dict[str, list[str]] | None = None
 ) -> Path:

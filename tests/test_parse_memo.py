@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from typing import Any
 
+from conftest import same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,13 +28,6 @@ CELLS = st.one_of(
     st.text(max_size=8),
 )
 KINDS = ["text", "email", "yesno", "amount", "number", "percent", "date", "datetime"]
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal and of the same type all the way down (Decimal('1') vs Decimal('1.0') differ)."""
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and (a == b or repr(a) == repr(b))
 
 
 @settings(max_examples=300, deadline=None)
