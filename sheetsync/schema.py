@@ -324,6 +324,10 @@ class Parser:
         s = v.strip()
         if not s:
             return None, None
+        if len(s) > EXCEL_TEXT_LIMIT:
+            # Not only a cell no spreadsheet should hold: tens of thousands of digits make every
+            # exact sum of the figures slow, and a million overflow them.
+            return None, f"{_show(v)} is {len(s):,} characters long, over the 32,767 a cell may hold — type the amount"
         negative = s.startswith("(") and s.endswith(")")
         if negative:
             s = s[1:-1].strip()
