@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,9 @@ from sheetsync.cli import cli
 AS_OF = "2026-11-27"
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_workbooks" / "pipeline.xlsx"
+_BESIDE = Path(sys.executable).with_name("sheetsync")
+#: The installed console script, for tests where a real process is the point.
+SHEETSYNC = str(_BESIDE) if _BESIDE.exists() else (shutil.which("sheetsync") or "sheetsync")
 
 HEADERS = [
     "Prospect",

@@ -24,9 +24,7 @@ import json
 import math
 import random
 import re
-import shutil
 import subprocess
-import sys
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +32,7 @@ from typing import Any
 from unittest import mock
 
 import xlsxwriter  # type: ignore[import-untyped]
-from conftest import HEADERS, same
+from conftest import HEADERS, SHEETSYNC, same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,8 +42,6 @@ from sheetsync.sources import excel
 from sheetsync.sources.base import CellError
 
 AS_OF = "2026-11-27"
-_BESIDE = Path(sys.executable).with_name("sheetsync")
-SHEETSYNC = str(_BESIDE) if _BESIDE.exists() else (shutil.which("sheetsync") or "sheetsync")
 #: Generous: what these runs take is a second or two; the bug took longer than the age of the universe.
 HANG_GUARD_S = 60
 
