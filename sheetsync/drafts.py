@@ -50,7 +50,7 @@ from . import parallel, stopping
 from .config import Config, Stage
 from .errors import ConfigError, Stopped, TemplateError, UsageError
 from .fsutil import sweep_temp_files, write_atomic
-from .schema import FIELDS, Row
+from .schema import EXCEL_TEXT_LIMIT, FIELDS, Row
 
 REASONS = ("appointment-reminder", "info-request", "post-meeting", "trial-offer", "follow-up")
 FORMATS = ("eml", "mbox")
@@ -209,9 +209,12 @@ def _amount(value: Any) -> Decimal | None:
     if isinstance(value, int | float):
         return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     try:
-        return Decimal(str(value).replace(",", "").strip())
+        amount = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
         return None
+    # Text such as "1e999999999" or "sNaN" is kept as text: written out in full it would be a
+    # billion digits, and a signalling NaN can't even be compared.
+    return amount if amount.is_finite() and amount.adjusted() <= EXCEL_TEXT_LIMIT else None
 
 
 @jinja2.pass_context
@@ -303,11 +306,12 @@ def time_filter(ctx: jinja2.runtime.Context, value: Any) -> str:
 def first_name_filter(value: Any) -> str:
     """``Ms. Jane Porter`` → ``Jane``, ``คุณวิภา ศรีสุข`` → ``วิภา``: the name a greeting uses."""
     words = str(value or "").split()
-    while len(words) > 1 and words[0].rstrip(".").casefold() in _HONORIFICS:
-        words = words[1:]
     if not words:
         return ""
-    first = words[0]
+    i = 0
+    while i < len(words) - 1 and words[i].rstrip(".").casefold() in _HONORIFICS:
+        i += 1
+    first = words[i]
     for title in _THAI_TITLES:
         if first.startswith(title) and len(first) > len(title):
             return first[len(title) :]
@@ -837,7 +841,10 @@ def _address_list(name: str, value: str) -> list[tuple[str, str]]:
     _check_value(name, value)
     pairs: list[tuple[str, str]] = []
     for part in _split_addresses(value):
-        display, addr = parseaddr(part)
+        try:
+            display, addr = parseaddr(part)
+        except RecursionError:  # thousands of nested comments: "((((…"
+            display, addr = "", ""
         ascii_addr = _ascii_addr(addr) if addr else None
         if ascii_addr is None or not _ADDR.match(ascii_addr):
             raise ValueError(f"the {name} header has {part.strip()!r}, which is not an email address")
@@ -996,8 +1003,8 @@ def slugify(text: str | None, max_bytes: int = SLUG_MAX_BYTES) -> str:
     """
     slug = _DASHES.sub("-", unicodedata.normalize("NFC", text or "").translate(_SLUG_CHARS)).strip("-")
     if len(slug.encode("utf-8")) > max_bytes:
-        while len(slug.encode("utf-8")) > max_bytes:
-            slug = slug[:-1]
+        # The longest prefix of whole characters within max_bytes: decoding drops a cut character.
+        slug = slug.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
         cut = slug.rfind("-")
         slug = slug[:cut] if cut > len(slug) // 2 else slug  # end on a whole word when one is near
         slug = slug.rstrip("-")

@@ -191,7 +191,12 @@ def _buckets(rows: Sequence[Row], excluded: set[int]) -> dict[tuple[str, str | N
 
 
 def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Rounded half-up to the cent, however many digits (the default context stops at 28)."""
+    if value.adjusted() < 25:
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    with localcontext() as wide:
+        wide.prec = value.adjusted() + 3
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def money(value: Decimal | None) -> float | None:

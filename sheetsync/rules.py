@@ -68,6 +68,19 @@ class _NormMemo(dict[str | None, str]):
         return value
 
 
+def _close_match(word: str, names: Sequence[str]) -> str | None:
+    """``difflib.get_close_matches(word, names, n=1, cutoff=0.5)``, in no time for a long cell.
+
+    difflib indexes the whole word before it compares lengths; a word more than
+    three times longer than every name can't reach the cutoff (its ratio is at
+    most 2·len(name) / (len(name) + len(word)) < 0.5), so it is not indexed.
+    """
+    if len(word) > 3 * max(map(len, names), default=0):
+        return None
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def _row_of(finding: Finding) -> int:
     return finding.row
 
@@ -108,6 +121,7 @@ class _Checker:
                 s.group in ("won", "lost"),
             )
         self.plan_cache: dict[str, _Plan] = {}  # by the stage as typed
+        self.unknown: dict[str, str] = {}  # unknown-stage message by the stage as typed (a typo repeats)
         self.out = Checked()
 
     def add(self, rule: str, row: Row, cell: str, message: str, severity: str | None = None) -> None:
@@ -203,25 +217,25 @@ class _Checker:
             if plan is not None:
                 self.plan_cache[row.stage] = plan
         if plan is None:
-            names = [s.name for s in self.config.stages]
-            close = difflib.get_close_matches(row.stage, names, n=1, cutoff=0.5) or difflib.get_close_matches(
-                row.stage.casefold(), [n.casefold() for n in names], n=1, cutoff=0.5
-            )
-            hint = (
-                f"did you mean {names[[n.casefold() for n in names].index(close[0].casefold())]!r}?"
-                if close
-                else (f"use one of {', '.join(names)}")
-            )
-            self.add(
-                "unknown-stage",
-                row,
-                self.cell("stage", row),
-                f"stage {row.stage!r} is not a known stage — {hint} (or add it under [[stages]])",
-            )
+            message = self.unknown.get(row.stage)
+            if message is None:
+                message = self.unknown[row.stage] = self.unknown_stage(row.stage)
+            self.add("unknown-stage", row, self.cell("stage", row), message)
             return None
         if missing:
             return None
         return plan
+
+    def unknown_stage(self, stage: str) -> str:
+        """The ``unknown-stage`` message, with the configured stage the text is close to, if any."""
+        names = [s.name for s in self.config.stages]
+        close = _close_match(stage, names) or _close_match(stage.casefold(), [n.casefold() for n in names])
+        hint = (
+            f"did you mean {names[[n.casefold() for n in names].index(close.casefold())]!r}?"
+            if close
+            else (f"use one of {', '.join(names)}")
+        )
+        return f"stage {stage!r} is not a known stage — {hint} (or add it under [[stages]])"
 
     def qualification(self, row: Row, plan: _Plan) -> None:
         as_of = self.as_of

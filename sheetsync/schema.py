@@ -49,18 +49,29 @@ REQUIRED = ("prospect", "stage")
 EXCEL_TEXT_LIMIT = 32767
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\]+$")
+# An address is local@domain with a dot inside the domain, no space, bracket or quote.  The
+# domain is written "one character, then no dot up to the first dot, then the rest" and every
+# quantifier is possessive: the obvious ``[^@…]+\.[^@…]+`` may split at any of the domain's
+# dots, so a failed match costs time quadratic in its length, and in the whole-column pattern
+# below exponential in the number of lines (issue 11).  tests/test_fast_paths.py checks the
+# two spellings accept the same strings.
+_ADDRESS = r"[^@\s<>()\[\],;:\"\\{0}]++@[^@\s<>()\[\],;:\"\\{0}][^@\s<>()\[\],;:\"\\.{0}]*+\.[^@\s<>()\[\],;:\"\\{0}]++"
+_EMAIL = re.compile("^" + _ADDRESS.format("") + "$")
 # _EMAIL without control characters: what Parser.email accepts with no problem to report.
-_PLAIN_EMAIL = re.compile(
-    r"^[^@\s<>()\[\],;:\"\\\x00-\x1f\x7f]+@[^@\s<>()\[\],;:\"\\\x00-\x1f\x7f]+\.[^@\s<>()\[\],;:\"\\\x00-\x1f\x7f]+$"
-)
+_PLAIN_EMAIL = re.compile("^" + _ADDRESS.format(r"\x00-\x1f\x7f") + "$")
 # Lines that are each empty or one _PLAIN_EMAIL: a whole chunk of an email column in one match.
-_PLAIN_EMAIL_LINES = re.compile(r"(?:{0})?(?:\n(?:{0})?)*".format(_PLAIN_EMAIL.pattern[1:-1]))
+# Each line can match in one way only and nothing is given back, so a bad line fails in time
+# linear in the chunk instead of making the engine retry every earlier line.
+_PLAIN_EMAIL_LINES = re.compile("(?:{0})?+(?:\n(?:{0})?+)*+".format(_ADDRESS.format(r"\x00-\x1f\x7f")))
 CURRENCY_CODES = (
     "THB|USD|EUR|GBP|JPY|CNY|HKD|SGD|MYR|IDR|VND|PHP|INR|KRW|TWD|AUD|NZD|CAD|CHF|SEK|NOK|DKK|AED|SAR|LAK|MMK|KHR"
 )
+# A currency at the start, or at the end with the spaces before it.  The trailing spaces are
+# matched only from the first of them (or, right after a leading match, not at all): a bare
+# ``\s*`` would be tried from every space of a long run of spaces, quadratic in its length.
 _CURRENCY = re.compile(
-    rf"^(?:(?:{CURRENCY_CODES})(?![A-Za-z])|[฿$€£¥₩₹₫₱])\s*|\s*(?:(?<![A-Za-z])(?:{CURRENCY_CODES})|[฿$€£¥₩₹₫₱]|บาท)$",
+    rf"^(?:(?:{CURRENCY_CODES})(?![A-Za-z])|[฿$€£¥₩₹₫₱])\s*"
+    rf"|(?:(?<!\s)\s*+|(?<=\s))(?:(?<![A-Za-z])(?:{CURRENCY_CODES})|[฿$€£¥₩₹₫₱]|บาท)$",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
@@ -313,6 +324,10 @@ class Parser:
         s = v.strip()
         if not s:
             return None, None
+        if len(s) > EXCEL_TEXT_LIMIT:
+            # Not only a cell no spreadsheet should hold: tens of thousands of digits make every
+            # exact sum of the figures slow, and a million overflow them.
+            return None, f"{_show(v)} is {len(s):,} characters long, over the 32,767 a cell may hold — type the amount"
         negative = s.startswith("(") and s.endswith(")")
         if negative:
             s = s[1:-1].strip()
@@ -589,23 +604,36 @@ class _Memo(dict[Any, Parsed]):
         return parsed
 
 
-def _plain_emails(cells: Sequence[Value]) -> Sequence[Value] | None:
-    """The values of a chunk of an email column when every cell is empty or a clean address.
+def _plain_emails(cells: Sequence[Value]) -> tuple[list[Value], list[int]] | None:
+    """A chunk of an email column read at C speed: its values, and the cells to read one by one.
 
-    Addresses are all different, so the memo can't help: this checks the
-    whole chunk with one regex over its cells joined by line breaks (a cell
-    holding a line break itself shows up as one line too many).  None means
-    "look at each cell".
+    Addresses are all different, so the memo can't help: the cells are joined
+    by line breaks and checked with one regex, each line empty or a clean
+    address (a cell holding a line break itself shows up as one line too
+    many).  The match stops at the first line that isn't; it is left to the
+    parser and the match goes on from the next line, since a team's sheet has
+    a mistyped address in most chunks.  None means "read every cell": something other than text.
     """
     if not set(map(type, cells)) <= _TEXT_OR_NONE:
         return None
     texts = cast("Sequence[str | None]", cells)
     text = "\n".join([v or "" for v in texts] if None in texts else cast("Sequence[str]", texts))
-    if text.count("\n") != len(texts) - 1 or not _PLAIN_EMAIL_LINES.fullmatch(text):
+    if text.count("\n") != len(texts) - 1:
         return None
     if len(text) > EXCEL_TEXT_LIMIT and max(len(v or "") for v in texts) > EXCEL_TEXT_LIMIT:
         return None  # text() would cut it down and say so
-    return [v or None for v in texts] if "" in texts or None in texts else cells
+    values: list[Value] = [v or None for v in texts]
+    odd: list[int] = []
+    pos = line = 0  # the number of the line starting at pos
+    while (end := _PLAIN_EMAIL_LINES.match(text, pos).end()) < len(text):  # type: ignore[union-attr]
+        # The match stops in (or at the start of) the first line that isn't clean.
+        bad = line + text.count("\n", pos, text.rfind("\n", 0, end) + 1)
+        odd.append(bad)
+        pos = text.find("\n", end) + 1
+        if not pos:
+            break
+        line = bad + 1
+    return values, odd
 
 
 _TEXT_OR_NONE = frozenset({str, type(None)})
@@ -620,15 +648,20 @@ class _ColumnReader:
         self,
         parse: Callable[[Value], Parsed],
         yesno: bool,
-        bulk: Callable[[Sequence[Value]], Sequence[Value] | None] | None = None,
+        bulk: Callable[[Sequence[Value]], tuple[list[Value], list[int]] | None] | None = None,
     ) -> None:
         self.memo = _Memo(parse, (False if yesno else None, None))
         self.bulk = bulk  # a whole-chunk check that may answer without the memo
 
     def read(self, cells: Sequence[Value], name: str, col: int, problems: list[tuple[int, BadValue]]) -> list[Any]:
-        if self.bulk is not None and (values := self.bulk(cells)) is not None:
-            return values  # type: ignore[return-value]
         memo = self.memo
+        if self.bulk is not None and (answer := self.bulk(cells)) is not None:
+            values, odd = answer
+            for i in odd:
+                values[i], problem = memo[cells[i]]  # text: no bool or int to confuse with a float
+                if problem is not None:
+                    problems.append((i, BadValue(name, col, problem)))
+            return values
         # Until the memo holds a float no look-up can go wrong; after that, only
         # chunks without bools and ints are looked up wholesale.
         checked = memo.saw_float and set(map(type, cells)) <= _LOOKUP_SAFE

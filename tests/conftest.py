@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,9 @@ SAMPLE = REPO / "sample_workbooks" / "pipeline.xlsx"
 SA_EMAIL = "sheetsync-bot@sales-ops-123.iam.gserviceaccount.com"
 # Real Excel-saved workbooks beside the project (../shared/realworld), never copied into it.
 REALWORLD = REPO.parent / "shared" / "realworld"
+_BESIDE = Path(sys.executable).with_name("sheetsync")
+#: The installed console script, for tests where a real process is the point.
+SHEETSYNC = str(_BESIDE) if _BESIDE.exists() else (shutil.which("sheetsync") or "sheetsync")
 
 HEADERS = [
     "Prospect",
@@ -35,6 +40,13 @@ HEADERS = [
     "Closed On",
     "Created",
 ]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal and of the same type all the way down (Decimal('1') vs Decimal('1.0') differ, so do 0.0 and -0.0)."""
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and (a == b or repr(a) == repr(b)) and repr(a) == repr(b)
 
 
 def write_xlsx(

@@ -392,6 +392,8 @@ def test_a_missing_key_is_still_an_undefined_error() -> None:
         ("{{ x | money('SGD') }}", {"x": 45000}, "SGD 45,000"),
         ("{{ x | money('USD') }}", {"x": 45000.0}, "$45,000"),
         ("{{ x | money }}", {"x": None}, ""),
+        ("{{ x | money }}", {"x": "1e999999999"}, "1e999999999"),  # issue 11: kept as text, not a billion digits
+        ("{{ x | money }}", {"x": "sNaN"}, "sNaN"),
         ("{{ d | date }}", {"d": dt.datetime(2026, 11, 27, 14, 30)}, "Friday, 27 November 2026 at 14:30"),
         ("{{ d | date }}", {"d": dt.date(2026, 11, 27)}, "Friday, 27 November 2026"),
         ("{{ d | date }}", {"d": dt.datetime(2026, 11, 27)}, "Friday, 27 November 2026"),
@@ -616,6 +618,17 @@ def test_header_injection_through_a_template_header_is_refused(tmp_path: Path) -
         ("", "boss@acme.example"),
     ]
     assert msg["Bcc"] is None
+
+
+def test_a_cc_of_thousands_of_nested_comments_fails_that_draft_only(tmp_path: Path) -> None:
+    """Issue 11: "((((…" in a Cc made Python's address parser recurse too deep: a failed draft, not a traceback."""
+    folder = write_templates(
+        tmp_path / "tpl", {"follow-up.txt.j2": "Subject: x\nCc: {{ prospect.Assistant }}\n\nbody\n"}
+    )
+    rows = [due_row(2, extra={"Assistant": "(" * 5000}), due_row(3, extra={"Assistant": "pa@acme.example"})]
+    result = run(rows, tmp_path / "out", config(folder))
+    assert [e.status for e in result.entries] == ["failed", "written"]
+    assert "which is not an email address" in result.entries[0].detail
 
 
 def test_build_message_refuses_any_line_break_in_any_header() -> None:

@@ -819,6 +819,15 @@ def test_json_rounds_half_up_to_the_cent() -> None:
     assert run([deal("Lead", 0.05)]).json["weighted_pipeline"] == 0.01  # banker's rounding would give 0.0
 
 
+def test_budgets_past_28_digits_round_to_the_cent() -> None:
+    """Issue 11: a 40-digit budget (more than Decimal's default 28 digits) is summed and rounded, not a traceback."""
+    big = "1" * 40
+    r = run([deal("Lead", big), deal("Lead", "0.005")])
+    assert r.f.open_amount == Decimal(big + ".005")
+    assert r.json["open_amount"] == float(big)  # 1111…111.01 as the nearest float
+    assert r.json["weighted_pipeline"] == float(Decimal(big) / 10)
+
+
 def test_json_numbers_are_numbers() -> None:
     """Every amount and ratio in the JSON object is a number or null, never a string; the object dumps as JSON."""
     r = run(

@@ -169,6 +169,24 @@ def test_merged_cells_fill_only_rows_that_have_values(sheets: FakeSheets, accoun
     ]
 
 
+def test_a_range_merged_over_a_whole_grid_fills_the_rows_read(sheets: FakeSheets, account: ServiceAccount) -> None:
+    """Issue 11: a note merged over B2:ZZZ1000000 fills the rows that have values, as far as the widest reaches.
+
+    Filled cell by cell over its whole extent, it cost a million rows of 18,278 columns.
+    """
+    sheets.add_spreadsheet(
+        KEY,
+        {"Pipeline": [["Prospect", "Owner", "Stage"], ["A", "Malee", "Lead"], ["B", None, None]]},
+        merges={"Pipeline": ["B2:ZZZ1000000"]},
+    )
+    book = open_book(account, ["Pipeline"])
+    assert list(book.rows("Pipeline")) == [
+        (1, ["Prospect", "Owner", "Stage"]),
+        (2, ["A", "Malee", "Malee"]),
+        (3, ["B", "Malee", "Malee"]),
+    ]
+
+
 def test_a_tab_not_asked_for_costs_one_more_request(sheets: FakeSheets, account: ServiceAccount) -> None:
     sheets.add_spreadsheet(KEY, {"Pipeline": pipeline(3), "Extra": [["x", 1]]}, chart_sheets=["Chart1"])
     book = open_book(account, ["Pipeline"])

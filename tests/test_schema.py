@@ -302,6 +302,14 @@ def test_text_over_excel_limit_is_a_problem() -> None:
     assert value is not None and len(value) <= 32_767
 
 
+@pytest.mark.parametrize("kind", ["amount", "number"])
+def test_number_over_excel_limit_is_a_problem(kind: str) -> None:
+    """Issue 11: 40,000 digits are reported with their length, not summed (each sum would cost its length)."""
+    value, problem = DEFAULT.kinds[kind]("9" * 40_000)
+    assert value is None
+    assert problem and "40,000 characters long" in problem
+
+
 @pytest.mark.parametrize("raw", ["somchai@example.co.th", "  a.b+c@example.com "])
 def test_email_valid(raw: str) -> None:
     """Ordinary addresses are accepted (and stripped)."""

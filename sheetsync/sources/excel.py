@@ -361,16 +361,22 @@ def _overlaid(
     title: str,
     path: Path,
 ) -> Iterator[tuple[int, list[Value]]]:
+    """Rows with error cells overlaid and merged ranges filled, in time linear in the cells read.
+
+    A range is filled only as far as the row reaches (python-calamine's rows
+    all span the sheet's used columns): cells beyond it have no header, and a
+    range merged over thousands of empty columns would otherwise cost that
+    many cells on every row it covers.
+    """
     by_start: dict[int, list[tuple[int, int, int]]] = {}
     for (r0, c0), (r1, c1) in merged:
         by_start.setdefault(r0, []).append((c0, r1, c1))
     active: list[tuple[int, int, int, Value]] = []  # (c0, c1, last row, value)
+    soonest = -1  # the first row after which one of the active ranges ends
     pad = [None] * start_col
-    r = -1
     header_seen = False
     try:
-        for values in it:
-            r += 1
+        for r, values in enumerate(it):
             row: list[Value] = pad + values if start_col else values
             blank = not any(row)
             if r in errors:
@@ -380,17 +386,20 @@ def _overlaid(
                     row[c] = err
             if r in by_start:
                 for c0, r1, c1 in by_start[r]:
-                    value = row[c0] if c0 < len(row) else None
-                    active.append((c0, c1, r1, value))
+                    active.append((c0, c1, r1, row[c0] if c0 < len(row) else None))
+                soonest = min(a[2] for a in active)
             if active:
-                active = [a for a in active if a[2] >= r]
+                if r > soonest:
+                    active = [a for a in active if a[2] >= r]
+                    soonest = min((a[2] for a in active), default=-1)
                 if not blank:
+                    width = len(row)
                     for c0, c1, _r1, value in active:
-                        last = c1 if header_seen else c0
-                        if last >= len(row):
-                            row.extend([None] * (last + 1 - len(row)))
-                        for c in range(c0, last + 1):
-                            row[c] = value
+                        last = min(c1 if header_seen else c0, width - 1)
+                        if last == c0:
+                            row[c0] = value
+                        elif last > c0:
+                            row[c0 : last + 1] = [value] * (last + 1 - c0)
             header_seen = header_seen or not blank
             yield r + 1, row
     except Exception as exc:

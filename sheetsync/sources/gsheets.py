@@ -337,6 +337,9 @@ def _table(value_range: Mapping[str, Any], merges: Sequence[Mapping[str, int]]) 
 
     A row whose only content would come from a merge covering it (an Owner
     cell merged down over a blank row) is still a blank row: it is not a deal.
+    A merge is filled over the rows that have content and as far as the
+    widest of them reaches (no column beyond has a header), so a range
+    merged over a whole empty grid costs nothing.
     """
     top, left = _range_origin(str(value_range.get("range", "")))
     table: dict[int, list[Value]] = {}
@@ -344,14 +347,17 @@ def _table(value_range: Mapping[str, Any], merges: Sequence[Mapping[str, int]]) 
         values: list[Value] = [None] * left + [_raw(v) for v in raw_row]
         if any(v is not None for v in values):
             table[top + offset] = values
+    width = max(map(len, table.values()), default=0)
     for merge in merges:
         first_row, first_col = merge.get("startRowIndex", 0), merge.get("startColumnIndex", 0)
         end_row, end_col = merge.get("endRowIndex", first_row + 1), merge.get("endColumnIndex", first_col + 1)
+        end_col = min(end_col, width)
         anchor_row = table.get(first_row)
         anchor = anchor_row[first_col] if anchor_row and first_col < len(anchor_row) else None
         if anchor is None:
             continue
-        for number in range(first_row, end_row):
+        numbers = range(first_row, end_row)
+        for number in numbers if len(numbers) <= len(table) else [n for n in table if n in numbers]:
             row = table.get(number)
             if row is None:
                 continue
