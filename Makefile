@@ -16,6 +16,10 @@ $(VENV)/.test-extras: pyproject.toml $(BIN)/sheetsync
 	$(BIN)/python -m pip install --quiet --quiet -e '.[test]'
 	touch $@
 
+$(VENV)/.dev-extras: pyproject.toml $(BIN)/sheetsync
+	$(BIN)/python -m pip install --quiet --quiet -e '.[dev]'
+	touch $@
+
 demo: $(BIN)/sheetsync
 	rm -rf demo-out && mkdir -p demo-out
 	cp sample_workbooks/pipeline.xlsx demo-out/pipeline.xlsx
@@ -43,7 +47,7 @@ office:
 	    exit 1; \
 	  fi; }
 
-lint: $(VENV)/.test-extras
+lint: $(VENV)/.dev-extras
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -19,6 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .model.fields import FIELDS
+from .model.values import tab_name_problem
 
 GROUPS = ("early", "middle", "late", "won", "lost")
 OPEN_GROUPS = frozenset({"early", "middle", "late"})
@@ -244,8 +246,6 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
             value = "yes" if value else "no"
         kw["buddhist_era"] = c.choice("pipeline.buddhist_era", value, ("auto", "yes", "no"))
 
-    from .schema import FIELDS  # schema imports config; import here to avoid a cycle
-
     cols = c.table("columns", data.get("columns", {}))
     c.known("columns", cols, FIELDS)
     kw["columns"] = {k: c.string(f"columns.{k}", v) for k, v in cols.items()}
@@ -377,8 +377,9 @@ class _Checker:
 
     def tab_name(self, key: str, value: Any) -> str:
         name = self.string(key, value)
-        if len(name) > 31 or any(ch in name for ch in "[]:*?/\\"):
-            raise self.fail(key, f"{name!r} is not a valid tab name (at most 31 characters, none of []:*?/\\)")
+        problem = tab_name_problem(name)
+        if problem is not None:
+            raise self.fail(key, f"{name!r} is not a valid tab name ({problem}) — choose another")
         return name
 
     def choice(self, key: str, value: Any, choices: tuple[str, ...]) -> str:

@@ -50,7 +50,9 @@ from . import parallel, stopping
 from .config import Config, Stage
 from .errors import ConfigError, Stopped, TemplateError, UsageError
 from .fsutil import sweep_temp_files, write_atomic
-from .schema import EXCEL_TEXT_LIMIT, FIELDS, Row
+from .model.fields import FIELDS
+from .model.reader import Row
+from .model.values import EXCEL_TEXT_LIMIT
 
 REASONS = ("appointment-reminder", "info-request", "post-meeting", "trial-offer", "follow-up")
 FORMATS = ("eml", "mbox")

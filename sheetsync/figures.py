@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from decimal import MAX_PREC, ROUND_HALF_UP, Decimal, localcontext
 
 from .config import Config, Stage
+from .model.quotas import Quotas
+from .model.reader import Row
 from .rules import Checked
-from .schema import Quotas, Row
 
 ZERO = Decimal(0)
 ONE = Decimal(1)

@@ -14,7 +14,7 @@ followed by a search for our own Message-ID before any second create, so a
 retry can't make a duplicate.
 
 Retries and timeouts are SPEC 7.3's, shared with the Sheets backend
-(``sources.google_http``).  This module never sends mail, never reads or
+(``google.http``).  This module never sends mail, never reads or
 changes a draft other than by an id we were given or our own Message-ID, and
 never puts a token, a key or a line of a message into an error or a log
 line.  google-auth is imported inside functions.
@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import RemoteError
-from .sources import google_http
-from .sources.google_credentials import GoogleApi, Identity, load_identity
-from .sources.google_http import Budget, RetryPolicy
+from .google import http as google_http
+from .google.credentials import GoogleApi, Identity, load_identity
+from .google.http import Budget, RetryPolicy
 
 if TYPE_CHECKING:
     import requests

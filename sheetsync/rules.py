@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .config import Config, Stage
-from .schema import Layout, Quotas, Row
+from .model.fields import Layout
+from .model.quotas import Quotas
+from .model.reader import Row
 
 _SEVERITY_RANK = {"off": 0, "warning": 1, "error": 2}
 

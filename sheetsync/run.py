@@ -22,8 +22,10 @@ from .config import Config
 from .errors import SourceError, UsageError, WriteRefused
 from .figures import Figures, compute
 from .grid import MARKER, Grid
+from .model.fields import Layout
+from .model.quotas import Quotas, read_quotas
+from .model.reader import Row, read_rows
 from .rules import Checked, check
-from .schema import Layout, Quotas, Row, read_quotas, read_rows
 from .sources import is_google, open_book
 from .sources.base import Book, find_title
 

@@ -17,9 +17,9 @@ from .grid import (
     Cell,
     Grid,
     GridCell,
-    Value,
     amount_format,
 )
+from .model.values import Value, from_serial
 from .rules import Finding
 
 HISTORY_HEADER = (
@@ -178,8 +178,8 @@ def _as_date(v: Value) -> dt.date | None:
         return v.date()
     if isinstance(v, dt.date):
         return v
-    if isinstance(v, int | float) and not isinstance(v, bool) and 1 <= v < 2958466:
-        return dt.date(1899, 12, 30) + dt.timedelta(days=int(v))
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return from_serial(v // 1)  # whole days: a History row is one day
     if isinstance(v, str):
         try:
             return dt.date.fromisoformat(v.strip()[:10])

@@ -29,7 +29,7 @@ from sheetsync.grid import (
     amount_format,
     unwrap,
 )
-from sheetsync.schema import col_letter
+from sheetsync.model.values import col_letter
 from sheetsync.sources.ooxml.charts import ChartParts, drawing_parts
 
 TITLE = "Sales 'Q4' summary"

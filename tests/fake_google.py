@@ -485,7 +485,7 @@ def use_fake(fake: FakeGoogle, monkeypatch: Any, home: Path, endpoint_env: str) 
     ``monkeypatch`` is pytest's fixture; ``home`` an empty folder standing in
     for the user's home (and gcloud's config), so no real credentials are found.
     """
-    from sheetsync.sources.google_http import RETRY_BASE_ENV, TIMEOUT_ENV
+    from sheetsync.google.http import RETRY_BASE_ENV, TIMEOUT_ENV
 
     fake.reset()
     monkeypatch.setenv(endpoint_env, fake.url)

@@ -32,7 +32,7 @@ from sheetsync.grid import (
     covered_cells,
     unwrap,
 )
-from sheetsync.schema import col_letter
+from sheetsync.model.values import col_letter
 from sheetsync.sources.ooxml import charts as ooxml_charts
 from sheetsync.sources.ooxml.charts import (
     CHART_CONTENT_TYPE,

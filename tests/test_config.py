@@ -222,8 +222,8 @@ def test_custom_stages_replace_the_defaults() -> None:
 
 def test_custom_stages_without_the_default_option_stages_are_usable_or_refused_by_name() -> None:
     """A [[stages]] list without Appointment/Qualified either fails naming rules.options or checks rows fine."""
+    from sheetsync.model.reader import read_rows
     from sheetsync.rules import check
-    from sheetsync.schema import read_rows
 
     text = """
     [[stages]]

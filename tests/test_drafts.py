@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from sheetsync import drafts as D
 from sheetsync.config import Config, Drafts
 from sheetsync.errors import ConfigError, TemplateError, UsageError
-from sheetsync.schema import BadValue, Row, read_rows
+from sheetsync.model.reader import BadValue, Row, read_rows
 
 AS_OF = dt.date(2026, 11, 27)
 REPO = Path(__file__).resolve().parent.parent

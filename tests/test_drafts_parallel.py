@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sheetsync import drafts as D
 from sheetsync import parallel
 from sheetsync.config import Config, Drafts
-from sheetsync.schema import Row
+from sheetsync.model.reader import Row
 
 AS_OF = dt.date(2026, 11, 27)
 

@@ -36,10 +36,14 @@ from conftest import HEADERS, SHEETSYNC, same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheetsync import drafts, rules, schema
+from sheetsync import drafts, rules
 from sheetsync.config import Config
+from sheetsync.model import fields as model_fields
+from sheetsync.model import parse as model_parse
+from sheetsync.model import reader as model_reader
+from sheetsync.model import values as model_values
+from sheetsync.model.values import CellError
 from sheetsync.sources import excel
-from sheetsync.sources.base import CellError
 
 AS_OF = "2026-11-27"
 #: Generous: what these runs take is a second or two; the bug took longer than the age of the universe.
@@ -86,8 +90,8 @@ OLD_EMAIL = re.compile(rf"^{_C}+@{_C}+\.{_C}+$")
 OLD_PLAIN_EMAIL = re.compile(rf"^{_PC}+@{_PC}+\.{_PC}+$")
 OLD_PLAIN_EMAIL_LINES = re.compile(r"(?:{0})?(?:\n(?:{0})?)*".format(OLD_PLAIN_EMAIL.pattern[1:-1]))
 OLD_CURRENCY = re.compile(
-    rf"^(?:(?:{schema.CURRENCY_CODES})(?![A-Za-z])|[฿$€£¥₩₹₫₱])\s*"
-    rf"|\s*(?:(?<![A-Za-z])(?:{schema.CURRENCY_CODES})|[฿$€£¥₩₹₫₱]|บาท)$",
+    rf"^(?:(?:{model_parse.CURRENCY_CODES})(?![A-Za-z])|[฿$€£¥₩₹₫₱])\s*"
+    rf"|\s*(?:(?<![A-Za-z])(?:{model_parse.CURRENCY_CODES})|[฿$€£¥₩₹₫₱]|บาท)$",
     re.IGNORECASE,
 )
 
@@ -106,8 +110,8 @@ ADDRESS_TEXT = st.text(alphabet=st.sampled_from(ADDRESS_CHARS), max_size=24) | s
 @given(ADDRESS_TEXT)
 def test_address_patterns_accept_what_they_accepted(text: str) -> None:
     """The linear _EMAIL and _PLAIN_EMAIL accept exactly the strings the old patterns did."""
-    assert bool(schema._EMAIL.match(text)) == bool(OLD_EMAIL.match(text)), text
-    assert bool(schema._PLAIN_EMAIL.match(text)) == bool(OLD_PLAIN_EMAIL.match(text)), text
+    assert bool(model_values.EMAIL.match(text)) == bool(OLD_EMAIL.match(text)), text
+    assert bool(model_parse._PLAIN_EMAIL.match(text)) == bool(OLD_PLAIN_EMAIL.match(text)), text
 
 
 @settings(max_examples=1000, deadline=None)
@@ -115,7 +119,7 @@ def test_address_patterns_accept_what_they_accepted(text: str) -> None:
 def test_address_lines_pattern_accepts_what_it_accepted(lines: list[str]) -> None:
     """The whole-chunk pattern: the same chunks accepted (few lines, or the old one would take too long)."""
     text = "\n".join(lines)
-    assert bool(schema._PLAIN_EMAIL_LINES.fullmatch(text)) == bool(OLD_PLAIN_EMAIL_LINES.fullmatch(text)), text
+    assert bool(model_reader._PLAIN_EMAIL_LINES.fullmatch(text)) == bool(OLD_PLAIN_EMAIL_LINES.fullmatch(text)), text
 
 
 CURRENCY_TEXT = st.lists(
@@ -129,8 +133,8 @@ CURRENCY_TEXT = st.lists(
 @given(CURRENCY_TEXT)
 def test_currency_pattern_removes_what_it_removed(text: str) -> None:
     """The currency pattern takes the same pieces out of any text, spaces before a trailing code included."""
-    assert schema._CURRENCY.sub("", text) == OLD_CURRENCY.sub("", text), text
-    assert [m.span() for m in schema._CURRENCY.finditer(text)] == [m.span() for m in OLD_CURRENCY.finditer(text)]
+    assert model_parse._CURRENCY.sub("", text) == OLD_CURRENCY.sub("", text), text
+    assert [m.span() for m in model_parse._CURRENCY.finditer(text)] == [m.span() for m in OLD_CURRENCY.finditer(text)]
 
 
 def old_slugify(text: str, max_bytes: int) -> str:
@@ -282,9 +286,9 @@ CELLS = st.sampled_from(TEXTS) | st.sampled_from(VALUES) | st.text(max_size=8)
 KINDS = ["text", "email", "yesno", "amount", "number", "percent", "date", "datetime"]
 
 
-def read_column(reader: schema._ColumnReader, cells: Sequence[Any]) -> list[tuple[Any, str | None]]:
+def read_column(reader: model_reader._ColumnReader, cells: Sequence[Any]) -> list[tuple[Any, str | None]]:
     """What the fast reader says of each cell: (value, problem)."""
-    problems: list[tuple[int, schema.BadValue]] = []
+    problems: list[tuple[int, model_reader.BadValue]] = []
     values = reader.read(cells, "field", 3, problems)
     found = {i: bad.message for i, bad in problems}
     assert len(found) == len(problems) and all(bad.field == "field" and bad.col == 3 for _i, bad in problems)
@@ -301,8 +305,8 @@ def test_memoised_column_reader_answers_what_the_parser_says(kind: str, chunks: 
     ``0.0 == -0.0``), NaN (never equal to itself), error cells that look like
     text, and cells past 32,767 characters are the cases a memo can get wrong.
     """
-    parse = schema.Parser(Config()).kinds[kind]
-    reader = schema._ColumnReader(parse, kind == "yesno")
+    parse = model_parse.Parser(Config()).kinds[kind]
+    reader = model_reader._ColumnReader(parse, kind == "yesno")
     for cells in chunks:
         assert all(same(got, parse(cell)) for got, cell in zip(read_column(reader, cells), cells, strict=True)), cells
 
@@ -339,19 +343,19 @@ def test_bulk_email_check_answers_what_the_parser_says(chunks: list[list[Any]]) 
     cell and nothing past 32,767 characters is never handed back to the
     parser whole, and of its cells only the odd ones are.
     """
-    parse = schema.Parser(Config()).email
-    reader = schema._ColumnReader(parse, False, schema._plain_emails)
+    parse = model_parse.Parser(Config()).email
+    reader = model_reader._ColumnReader(parse, False, model_reader._plain_emails)
     for cells in chunks:
         assert all(same(got, parse(cell)) for got, cell in zip(read_column(reader, cells), cells, strict=True)), cells
-        answer = schema._plain_emails(cells)
+        answer = model_reader._plain_emails(cells)
         textual = all(v is None or (type(v) is str and "\n" not in v and len(v) <= 32_767) for v in cells)
         assert (answer is not None) == textual, cells
         if answer is not None:
-            clean = [i for i, v in enumerate(cells) if v is None or v == "" or schema._PLAIN_EMAIL.fullmatch(v)]
+            clean = [i for i, v in enumerate(cells) if v is None or v == "" or model_parse._PLAIN_EMAIL.fullmatch(v)]
             assert sorted(set(range(len(cells))) - set(clean)) == answer[1]
 
 
-HEADER_CHOICES = [spec[1] for spec in schema.FIELD_SPECS.values()] + ["Industry", "ลำดับ", "Notes 2"]
+HEADER_CHOICES = [spec[1] for spec in model_fields.FIELD_SPECS.values()] + ["Industry", "ลำดับ", "Notes 2"]
 
 
 @st.composite
@@ -372,21 +376,21 @@ def control_free(text: str) -> str:
     return "".join(ch for ch in text if not ((ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127))
 
 
-def row_by_row(tab: str, table: list[tuple[int, list[Any]]], config: Config) -> list[schema.Row]:
+def row_by_row(tab: str, table: list[tuple[int, list[Any]]], config: Config) -> list[model_reader.Row]:
     """The plain reading: every field of every row through the parser, one cell at a time."""
-    parser = schema.Parser(config)
+    parser = model_parse.Parser(config)
     number, header = table[0]
-    layout = schema.map_headers(tab, number, header, config)
+    layout = model_fields.map_headers(tab, number, header, config)
     rows = []
     for number, values in table[1:]:
         fields: dict[str, Any] = {}
         bad = []
-        for name, (kind, _header, _aliases) in schema.FIELD_SPECS.items():
+        for name, (kind, _header, _aliases) in model_fields.FIELD_SPECS.items():
             col = layout.columns.get(name)
             raw = values[col] if col is not None and col < len(values) else None
             fields[name], problem = parser.kinds[kind](raw)
             if problem is not None:
-                bad.append(schema.BadValue(name, col, problem))  # type: ignore[arg-type]
+                bad.append(model_reader.BadValue(name, col, problem))  # type: ignore[arg-type]
         blank = all(v is None or (type(v) is str and not v.strip()) for v in values)
         if fields["prospect"] is None and fields["stage"] is None and not bad and blank:
             continue
@@ -394,11 +398,11 @@ def row_by_row(tab: str, table: list[tuple[int, list[Any]]], config: Config) -> 
         for col, header_text in layout.extras.items():
             raw = values[col] if col < len(values) else None
             extra[header_text] = None if isinstance(raw, CellError) else control_free(raw) if type(raw) is str else raw
-        rows.append(schema.Row(number, **fields, extra=extra, bad=tuple(bad)))
+        rows.append(model_reader.Row(number, **fields, extra=extra, bad=tuple(bad)))
     return rows
 
 
-def row_items(row: schema.Row) -> list[tuple[str, Any]]:
+def row_items(row: model_reader.Row) -> list[tuple[str, Any]]:
     items = [(f.name, getattr(row, f.name)) for f in dataclasses.fields(row) if f.name != "extra"]
     return [*items, ("extra", list(row.extra.items()))]
 
@@ -415,9 +419,9 @@ def test_chunked_row_reader_reads_what_a_row_by_row_reading_gives(
     and chunk boundaries anywhere.
     """
     config = Config()
-    with mock.patch.object(schema, "_CHUNK", chunk):
-        layout, rows = schema.read_rows("Pipeline", iter(table), config)
-    assert layout == schema.map_headers("Pipeline", table[0][0], table[0][1], config)
+    with mock.patch.object(model_reader, "_CHUNK", chunk):
+        layout, rows = model_reader.read_rows("Pipeline", iter(table), config)
+    assert layout == model_fields.map_headers("Pipeline", table[0][0], table[0][1], config)
     expected = row_by_row("Pipeline", table, config)
     assert [r.row for r in rows] == [r.row for r in expected]
     for got, want in zip(rows, expected, strict=True):

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from sheetsync.config import Config, parse_config
 from sheetsync.figures import Figures, compute, period_bounds
+from sheetsync.model.quotas import Quotas, read_quotas
+from sheetsync.model.reader import Row, read_rows
 from sheetsync.rules import Checked, check
-from sheetsync.schema import Quotas, Row, read_quotas, read_rows
 
 AS_OF = dt.date(2026, 11, 27)  # quarter 2026-10-01 .. 2026-12-31 by default
 D = dt.date
@@ -1161,7 +1162,7 @@ def _read_sample(config: Config) -> tuple[list[Row], Any, Quotas]:
     """The sample through sheetsync's reader: open_excel when the package writer exists, else calamine rows."""
     import importlib.util
 
-    if importlib.util.find_spec("sheetsync.sources.xlsx_package") is not None:
+    if importlib.util.find_spec("sheetsync.sources.ooxml.write") is not None:
         from sheetsync.sources.excel import open_excel
 
         book = open_excel(SAMPLE)

@@ -24,7 +24,7 @@ from fake_google import ServiceAccount, closed_port, make_authorized_user, make_
 from sheetsync.drafts import build_message
 from sheetsync.errors import RemoteError, SheetsyncError, UsageError
 from sheetsync.gmail import ENDPOINT_ENV, QUOTA_UNITS, Gmail, MailboxError, open_gmail
-from sheetsync.sources.google_http import TIMEOUT_ENV
+from sheetsync.google.http import TIMEOUT_ENV
 
 SA_EMAIL = "sheetsync-drafts@sales-ops-123.iam.gserviceaccount.com"
 CLIENT_ID = "118230498712345678901"

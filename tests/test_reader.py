@@ -14,7 +14,8 @@ import xlsxwriter
 
 from sheetsync.config import Config, Tabs
 from sheetsync.errors import SourceError
-from sheetsync.schema import Layout, Row, read_rows
+from sheetsync.model.fields import Layout
+from sheetsync.model.reader import Row, read_rows
 from sheetsync.sources.excel import open_excel
 
 

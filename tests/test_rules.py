@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from sheetsync.config import DEFAULT_SEVERITY, RULES, Config
+from sheetsync.model.fields import Layout
+from sheetsync.model.reader import Row, read_rows
 from sheetsync.rules import Checked, Finding, check
-from sheetsync.schema import Layout, Row, read_rows
 
 AS_OF = dt.date(2026, 11, 27)
 HEADERS = [
@@ -170,7 +171,7 @@ def test_bad_closed_on_is_not_also_closed_date() -> None:
 
 def test_bad_stage_cell_excludes_row_with_one_finding() -> None:
     """An Excel error in the Stage cell is one bad-value; the row is left out (it has no usable stage)."""
-    from sheetsync.sources.base import CellError
+    from sheetsync.model.values import CellError
 
     checked, _l, _r = run(row(Stage=CellError("#N/A")))
     assert [(f.rule, f.cell) for f in checked.findings] == [("bad-value", "Pipeline!C2")]
@@ -495,7 +496,7 @@ def test_findings_are_in_row_order_and_json_has_the_spec_keys() -> None:
 
 def test_quota_problems_are_bad_values() -> None:
     """Problems on the Quotas tab come back as bad-value findings on that tab's cells."""
-    from sheetsync.schema import read_quotas
+    from sheetsync.model.quotas import read_quotas
 
     config = Config()
     quotas = read_quotas("Quotas", [(1, ["Owner", "Quota"]), (2, ["Somchai", "lots"])], config)

@@ -12,8 +12,9 @@ import pytest
 from sheetsync.config import Config, parse_config
 from sheetsync.figures import Figures, compute
 from sheetsync.grid import Grid, unwrap
+from sheetsync.model.quotas import read_quotas
+from sheetsync.model.reader import read_rows
 from sheetsync.rules import Checked, check
-from sheetsync.schema import read_quotas, read_rows
 from sheetsync.tabs import checks_grid, history_grid, summary_grid
 
 AS_OF = dt.date(2026, 11, 27)

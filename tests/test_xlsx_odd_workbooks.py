@@ -42,7 +42,7 @@ from sheetsync.errors import SourceError, WriteRefused
 from sheetsync.fsutil import host_tag, temp_file
 from sheetsync.grid import FMT_DATE, Grid
 from sheetsync.sources.excel import open_excel
-from sheetsync.sources.xlsx_package import fingerprint, write_tabs
+from sheetsync.sources.ooxml.write import fingerprint, write_tabs
 
 AS_OF = "2026-11-27"
 M = f"{{{MAIN_NS}}}"
@@ -454,7 +454,7 @@ _TRUNCATE_WHILE_WRITING = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from test_xlsx_package import sample_grids
     from sheetsync.errors import SheetsyncError
-    from sheetsync.sources.xlsx_package import fingerprint, write_tabs
+    from sheetsync.sources.ooxml.write import fingerprint, write_tabs
 
     path = Path({path!r})
     original = path.read_bytes()

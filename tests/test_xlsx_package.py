@@ -40,7 +40,7 @@ from xlsxpkg_workbooks import (
 from sheetsync.errors import ConfigError, SourceError, WriteRefused
 from sheetsync.grid import FMT_DATE, FMT_PERCENT, MARKER, Cell, Grid, amount_format
 from sheetsync.locking import lock_path, run_lock
-from sheetsync.sources.xlsx_package import Fingerprint, fingerprint, write_tabs
+from sheetsync.sources.ooxml.write import Fingerprint, fingerprint, write_tabs
 
 AS_OF = dt.date(2026, 11, 27)
 THB = amount_format("THB")

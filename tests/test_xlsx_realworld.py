@@ -34,7 +34,7 @@ from xlsxpkg_workbooks import (
 
 from sheetsync.errors import SourceError
 from sheetsync.grid import MARKER, Grid
-from sheetsync.sources.xlsx_package import fingerprint, write_tabs
+from sheetsync.sources.ooxml.write import fingerprint, write_tabs
 
 REALWORLD_BOOKS = ("Book1.xlsx", "CalcChain.xlsx", "MergeCell.xlsx", "SharedStrings.xlsx")
 REALWORLD_ENCRYPTED = ("encryptAES.xlsx", "encryptSHA1.xlsx")

@@ -20,8 +20,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheetsync.schema import col_letter
-from sheetsync.sources.base import CellError
+from sheetsync.model.values import CellError, col_letter
 from sheetsync.sources.excel import _holds_markers, _may_hold_errors, _ref, _scan_errors
 from sheetsync.sources.ooxml import xmltext
 from sheetsync.sources.ooxml.styles import Styles
@@ -201,16 +200,18 @@ _ADVERSARIAL = textwrap.dedent(
     """
     import time
     from sheetsync.sources import excel
-    from sheetsync.sources.ooxml import styles, workbook, xmltext
+    from sheetsync.sources.ooxml import opc, styles, workbook, xmltext
 
     MB = 1_000_000
     jobs = {
         "error cells, t=e repeated": lambda: excel._scan_errors(b'<c r="A1" t="e" ' * (MB // 16)),
         "error cell, one start": lambda: excel._scan_errors(b'<c r="A1"' + b' t="e"' * (MB // 6)),
         "formulas left open": lambda: excel._scan_errors(b'<c r="A1"><f>' * (MB // 13)),
-        "sheet list": lambda: excel._SHEET.findall(b"<sheet " * (MB // 7)),
-        "one long name": lambda: excel._ATTR.findall(b"a" * MB),
-        "relationships": lambda: excel._relationships(b'<Relationship Id="' * (MB // 18)),
+        "sheet list": lambda: list(xmltext.elements("<sheet " * (MB // 7), "sheet")),
+        "one long name": lambda: xmltext.attrs("a" * MB),
+        "relationships": lambda: opc.relationships(
+            xmltext.XmlText("<Relationships>" + '<Relationship Id="' * (MB // 18), "utf-8", b""), ""
+        ),
         "attributes": lambda: xmltext.attrs("a" * MB),
         "tags": lambda: list(xmltext.elements('<x a="1"' * (MB // 8), "x")),
         "quoted tags": lambda: list(xmltext.elements('<x a="<x a="' * (MB // 12), "x")),

@@ -5,28 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from ..grid import Grid, Value
-
-
-class CellError(str):
-    """An Excel error cell (``#N/A``, ``#REF!``…); the empty string is a formula with no saved result.
-
-    A ``str`` subclass so it flows through rows like any text, while the
-    parser can still tell an error from a cell that really holds that text.
-    """
-
-    __slots__ = ()
-
-    # Never equal to (or hashed like) plain text, so value caches can't confuse
-    # an error cell with a cell that holds the same characters.
-    def __eq__(self, other: object) -> bool:
-        return type(other) is CellError and str.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    def __hash__(self) -> int:
-        return hash(("CellError", str(self)))
+from ..grid import Grid
+from ..model.values import Value
 
 
 class Book(Protocol):

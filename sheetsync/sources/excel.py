@@ -17,9 +17,12 @@ from typing import IO, Any
 
 from ..background import Background
 from ..errors import SourceError
-from ..grid import Grid, Value
-from .base import CellError
+from ..grid import Grid
+from ..model.values import CellError, Value, col_index
 from .fingerprint import Fingerprint, snapshot
+from .ooxml.workbook import MACRO_SHEET_TYPES, read_workbook, sheet_member
+from .ooxml.write import without_macro_sheets, write_tabs
+from .ooxml.zipcopy import Package
 
 READABLE = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 WRITABLE = (".xlsx", ".xlsm")
@@ -73,8 +76,8 @@ class ExcelBook:
         self._data = data
         self._fingerprint = fingerprint
         readable = data
-        if path.suffix.lower() in (".xlsx", ".xlsm") and _has_macro_sheets(data):
-            readable = _without_macro_sheets(data, path)
+        if path.suffix.lower() in (".xlsx", ".xlsm") and _has_macro_sheets(data, self.location):
+            readable = without_macro_sheets(data, self.location)
         try:
             self._wb = CalamineWorkbook.from_filelike(io.BytesIO(readable))
             self._titles = list(self._wb.sheet_names)
@@ -118,8 +121,6 @@ class ExcelBook:
                 f"{self.path}: write-back needs an .xlsx or .xlsm workbook ({self.path.suffix} can only be read)"
                 " — save it as .xlsx, or use --dry-run to see the results without writing"
             )
-        from .xlsx_package import write_tabs
-
         return write_tabs(self.path, grids, expected=self._fingerprint)
 
     def close(self) -> None:
@@ -128,22 +129,21 @@ class ExcelBook:
     def _error_cells(self, title: str) -> dict[int, dict[int, CellError]]:
         """Error cells and formulas without a saved value, by 0-based row and column.
 
-        Run in a thread while python-calamine loads the sheet, which also
-        imports the writer a sync needs next (~15 ms off the clock).
+        Run in a thread while python-calamine loads the sheet.  The sheet's
+        part is found through the package's relationships, as the writer finds it.
         """
-        from . import xlsx_package  # noqa: F401
-
         try:
+            package = Package(self._data, self.location)
+            member = sheet_member(package, read_workbook(package), title)
+            if member is None:
+                return {}
             with zipfile.ZipFile(io.BytesIO(self._data)) as zf:
-                part = _sheet_part(zf, title)
-                if part is None:
-                    return {}
-                with zf.open(part) as fh:
+                with zf.open(member.name) as fh:
                     if not _may_hold_errors(fh):
                         return {}
-                data = zf.read(part)
-        except (zipfile.BadZipFile, KeyError, OSError):
-            return {}
+                data = zf.read(member.name)
+        except (SourceError, ValueError, zipfile.BadZipFile, KeyError, OSError):
+            return {}  # a package python-calamine could open but this can't: no error cells to add
         return _scan_errors(data)
 
 
@@ -223,102 +223,20 @@ _UNCACHED = re.compile(
     + _P
     + rb"c>"
 )
-_SHEET = re.compile(rb"<" + _P + rb"sheet\b([^<>]*+)>")
-_ATTR = re.compile(rb'(?<![\w:])([\w:]++)="([^"]*+)"')
-_RELATIONSHIP = re.compile(rb"<" + _P + rb"Relationship\b([^<>]*+)>")
-_MACRO_SHEET_TYPES = (b"relationships/xlMacrosheet", b"relationships/xlIntlMacrosheet")
 
 
 def _ref(letters: bytes, digits: bytes) -> tuple[int, int]:
-    col = 0
-    for ch in letters:
-        col = col * 26 + ch - 64
-    return int(digits) - 1, col - 1
+    """0-based (row, column) of a cell reference's letters and digits."""
+    return int(digits) - 1, col_index(letters.decode("ascii"))
 
 
-def _sheet_part(zf: zipfile.ZipFile, title: str) -> str | None:
-    """The zip member of the worksheet titled ``title``, resolved through the workbook's rels."""
-    names = {n.lower(): n for n in zf.namelist()}
-    found = _workbook_parts(zf, names)
-    if found is None:
-        return None
-    wb_part, rels_name = found
-    workbook = zf.read(names[wb_part.lower()])
-    rid = None
-    for sm in _SHEET.finditer(workbook):
-        attrs = _ATTR.findall(sm[1])
-        name = next((v for k, v in attrs if k == b"name"), b"").decode("utf-8")
-        if _unescape(name) == title:
-            rid = next((v for k, v in attrs if k.endswith(b":id")), None)
-            break
-    if rid is None or rels_name.lower() not in names:
-        return None
-    for rel in _relationships(zf.read(names[rels_name.lower()])):
-        if rel.get(b"Id") == rid:
-            return names.get(_target(wb_part, rel.get(b"Target", b"")).lower())
-    return None
-
-
-def _workbook_parts(zf: zipfile.ZipFile, names: dict[str, str]) -> tuple[str, str] | None:
-    """The workbook part and its relationships part, found through the package's root relationships."""
-    for rel in _relationships(zf.read(names["_rels/.rels"])):
-        if rel.get(b"Type", b"").endswith(b"/officeDocument"):
-            wb_part = _target("", rel.get(b"Target", b""))
-            folder, _, name = wb_part.rpartition("/")
-            return wb_part, f"{folder}/_rels/{name}.rels".lstrip("/")
-    return None
-
-
-def _relationships(xml: bytes) -> list[dict[bytes, bytes]]:
-    return [dict(_ATTR.findall(m[1])) for m in _RELATIONSHIP.finditer(xml)]
-
-
-def _target(source: str, target: bytes) -> str:
-    """The part a relationship of ``source`` points at (a target is relative to its source's folder)."""
-    text = target.decode("utf-8", "replace")
-    if text.startswith("/"):
-        return _normalize_path(text)
-    folder = source.rpartition("/")[0]
-    return _normalize_path(f"{folder}/{text}")
-
-
-def _has_macro_sheets(data: bytes) -> bool:
+def _has_macro_sheets(data: bytes, label: str) -> bool:
     """Whether the workbook lists Excel 4.0 macro sheets, which python-calamine refuses to open."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = {n.lower(): n for n in zf.namelist()}
-            found = _workbook_parts(zf, names)
-            if found is None or found[1].lower() not in names:
-                return False
-            rels = zf.read(names[found[1].lower()])
+        book = read_workbook(Package(data, label))
     except Exception:  # a damaged package: python-calamine says so next, in the words users see
         return False
-    return any(kind in rels for kind in _MACRO_SHEET_TYPES)
-
-
-def _without_macro_sheets(data: bytes, path: Path) -> bytes:
-    from .xlsx_package import without_macro_sheets
-
-    return without_macro_sheets(data, str(path))
-
-
-def _unescape(text: str) -> str:
-    if "&" not in text:
-        return text
-    import html  # rarely needed: only for a tab name with an entity in it
-
-    return html.unescape(text)
-
-
-def _normalize_path(path: str) -> str:
-    out: list[str] = []
-    for seg in path.split("/"):
-        if seg == "..":
-            if out:
-                out.pop()
-        elif seg and seg != ".":
-            out.append(seg)
-    return "/".join(out)
+    return any(rel.type.endswith(MACRO_SHEET_TYPES) for rel in book.rel_list)
 
 
 def _iter(

@@ -18,7 +18,7 @@ than ``Spreadsheet``/``Worksheet`` objects, which spend a request per worksheet
 and per operation and would break the fixed request budget.
 
 Retries, timeouts and credentials follow the rules shared with Gmail
-(``google_http``, ``google_credentials``); this module words their outcomes
+(:mod:`sheetsync.google.http`, :mod:`sheetsync.google.credentials`); this module words their outcomes
 for a spreadsheet.  gspread and google-auth are imported inside functions:
 an Excel-only run never pays for them.
 """
@@ -39,13 +39,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RemoteError, UsageError, WriteRefused
-from ..grid import FMT_DATE, FMT_DATETIME, Grid, GridCell, Value, unwrap
-from . import google_http
+from ..google import http as google_http
+from ..google.credentials import GoogleApi, Identity, load_identity
+from ..google.http import MAX_TRIES, RETRY_DEADLINE, RetryPolicy
+from ..google.http import RETRY_BASE_ENV as RETRY_BASE_ENV
+from ..google.http import TIMEOUT_ENV as TIMEOUT_ENV
+from ..grid import FMT_DATE, FMT_DATETIME, Grid, GridCell, unwrap
+from ..model.values import Value, col_index, to_serial
 from .base import find_title
-from .google_credentials import GoogleApi, Identity, load_identity
-from .google_http import MAX_TRIES, RETRY_DEADLINE, RetryPolicy
-from .google_http import RETRY_BASE_ENV as RETRY_BASE_ENV
-from .google_http import TIMEOUT_ENV as TIMEOUT_ENV
 
 if TYPE_CHECKING:
     import requests
@@ -72,7 +73,6 @@ MAX_CELL_CHARS = 50_000
 
 _KEY = re.compile(r"[A-Za-z0-9_-]+")
 _URL_KEY = re.compile(r"^https?://docs\.google\.com/spreadsheets/(?:u/\d+/)?d/([^/?#]+)")
-_SERIAL_EPOCH = dt.datetime(1899, 12, 30)
 _METADATA_FIELDS = (
     "properties.title,sheets(properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount)),merges)"
 )
@@ -123,7 +123,7 @@ class _RetryRejected(Exception):
 
 @dataclass
 class _Remote:
-    """Retry policy (google_http's, shared with Gmail) and error wording for one spreadsheet.
+    """Retry policy (google.http's, shared with Gmail) and error wording for one spreadsheet.
 
     Answers that waiting can't improve (400, 401, 403, 404) fail at once.
     """
@@ -307,13 +307,6 @@ def quote_title(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
-def _column_index(letters: str) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + (ord(char) - 64)
-    return index - 1
-
-
 def _range_origin(a1: str) -> tuple[int, int]:
     """0-based (row, column) where a returned range starts: ``'Tab'!B3:Z1000`` → (2, 1)."""
     cells = a1.rsplit("!", 1)[1] if "!" in a1 else ""
@@ -321,7 +314,7 @@ def _range_origin(a1: str) -> tuple[int, int]:
     if not match:
         return 0, 0
     letters, digits = match.groups()
-    return (int(digits) - 1 if digits else 0), (_column_index(letters) if letters else 0)
+    return (int(digits) - 1 if digits else 0), (col_index(letters) if letters else 0)
 
 
 def _raw(value: Any) -> Value:
@@ -603,14 +596,6 @@ def _width_requests(sheet_id: int, widths: Sequence[float]) -> list[dict[str, An
     ]
 
 
-def to_serial(value: dt.date) -> float:
-    """Spreadsheet serial number (days since 1899-12-30) of a date or a wall-clock date-time."""
-    if isinstance(value, dt.datetime):
-        delta = value.replace(tzinfo=None) - _SERIAL_EPOCH
-        return delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
-    return (value - _SERIAL_EPOCH.date()).days
-
-
 def _format_type(pattern: str, value: Value) -> str:
     if isinstance(value, dt.datetime):
         return "DATE_TIME"
@@ -627,7 +612,8 @@ def _cell_data(cell: GridCell) -> dict[str, Any]:
     elif isinstance(value, bool):
         data["userEnteredValue"] = {"boolValue": value}
     elif isinstance(value, dt.date):
-        data["userEnteredValue"] = {"numberValue": to_serial(value)}
+        serial = to_serial(value, "plain")  # Google counts no phantom 29 February 1900
+        data["userEnteredValue"] = {"numberValue": float(serial) if isinstance(value, dt.datetime) else serial}
         fmt = fmt or (FMT_DATETIME if isinstance(value, dt.datetime) else FMT_DATE)
     elif isinstance(value, int | float | Decimal):
         number = float(value)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ...errors import WriteRefused
 from ...grid import FMT_DATE, FMT_DATETIME, Cell, Grid
+from ...model.values import col_letter, to_serial
 from .opc import XML_DECLARATION
 from .styles import Styles
 from .xmltext import esc_attr
@@ -23,22 +24,7 @@ _EXCEL_ESCAPE = re.compile("_x[0-9A-Fa-f]{4}_")
 _NEEDS_WORK = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FAST_TEXT = _MAX_TEXT_UNITS // 2  # no string this short can pass Excel's limit, even in UTF-16
 _XML_SPACE = " \t\n\r"
-_EPOCH_1900 = dt.date(1899, 12, 30).toordinal()
-_EPOCH_1904 = dt.date(1904, 1, 1).toordinal()
-_FIRST_1900 = dt.date(1900, 1, 1)
-_LEAP_BUG_END = dt.date(1900, 3, 1)
 _MAX_EXACT_INT = 2**53
-
-
-def _letters(count: int) -> list[str]:
-    out = []
-    for n in range(1, count + 1):
-        name = ""
-        while n:
-            n, rem = divmod(n - 1, 26)
-            name = chr(65 + rem) + name
-        out.append(name)
-    return out
 
 
 def _text(value: str) -> str:
@@ -57,26 +43,6 @@ def _text(value: str) -> str:
     if "_x" in value:
         value = _EXCEL_ESCAPE.sub(lambda m: "_x005F" + m.group(0), value)
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _serial(value: dt.date, date1904: bool) -> float | int | None:
-    """Excel's day number for a date, or None when Excel can't show it (before its epoch)."""
-    naive = value.replace(tzinfo=None) if isinstance(value, dt.datetime) else value
-    day = naive.toordinal()
-    if date1904:
-        if day < _EPOCH_1904:
-            return None
-        days = day - _EPOCH_1904
-    else:
-        plain = naive.date() if isinstance(naive, dt.datetime) else naive
-        if plain < _FIRST_1900:
-            return None
-        # Excel counts a 29 February 1900 that never was (a Lotus 1-2-3 compatibility bug).
-        days = day - _EPOCH_1900 - (1 if plain < _LEAP_BUG_END else 0)
-    if isinstance(naive, dt.datetime):
-        seconds = naive.hour * 3600 + naive.minute * 60 + naive.second + naive.microsecond / 1e6
-        return days + seconds / 86400 if seconds else days
-    return days
 
 
 def _number(value: float) -> str | None:
@@ -109,7 +75,7 @@ def _cell(
             return f'<c r="{ref}"{style(fmt, bold)} t="e"><v>#NUM!</v></c>'
         return f'<c r="{ref}"{style(fmt, bold)}><v>{number}</v></c>'
     if isinstance(value, dt.date):
-        serial = _serial(value, date1904)
+        serial = to_serial(value, "1904" if date1904 else "1900")
         if serial is not None:
             if fmt is None:
                 fmt = FMT_DATETIME if isinstance(value, dt.datetime) else FMT_DATE
@@ -139,7 +105,7 @@ def sheet_xml(
             f"tab {grid.title!r} would have {len(rows):,} rows × {width:,} columns, "
             f"more than an Excel sheet holds ({_MAX_ROWS:,} × {_MAX_COLS:,})"
         )
-    letters = _letters(width)
+    letters = [col_letter(i) for i in range(width)]
     style_attr: dict[tuple[str | None, bool], str] = {}
 
     def style(fmt: str | None, bold: bool) -> str:

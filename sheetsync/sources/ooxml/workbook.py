@@ -1,7 +1,7 @@
 """The workbook part and what hangs off it: the sheet list, calcPr, protection, signatures, calc chain, app titles.
 
 Read as text (see :mod:`.xmltext`); every function here returns edits or
-facts, and :mod:`sheetsync.sources.xlsx_package` applies them.
+facts, and :mod:`.write` applies them; the reader finds a sheet's part here too.
 """
 
 from __future__ import annotations
@@ -114,6 +114,13 @@ def read_workbook(package: Package) -> Workbook:
         rel_list,
         package_rels,
     )
+
+
+def sheet_member(package: Package, book: Workbook, title: str) -> Member | None:
+    """The part of the worksheet titled exactly ``title`` (as python-calamine lists it), through the relationships."""
+    sheet = next((s for s in book.sheets if s.name == title), None)
+    rel = None if sheet is None else next((r for r in book.rel_list if r.id == sheet.rid), None)
+    return None if rel is None else package.find(rel.part)
 
 
 def find_sheet(sheets: list[Sheet], title: str) -> Sheet | None:

@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 
 from sheetsync.config import Config
 from sheetsync.errors import SourceError
-from sheetsync.schema import FIELD_SPECS, NO, YES, Layout, Parser, map_headers, read_quotas, read_rows
-from sheetsync.sources.base import CellError
+from sheetsync.model.fields import FIELD_SPECS, Layout, map_headers
+from sheetsync.model.parse import NO, YES, Parser
+from sheetsync.model.quotas import read_quotas
+from sheetsync.model.reader import read_rows
+from sheetsync.model.values import CellError
 
 DEFAULT = Parser(Config())
 EXCEL_EPOCH = dt.date(1899, 12, 30)
