@@ -1,4 +1,4 @@
-"""Generate large, deterministic pipeline workbooks for the benchmark (SPEC 9), as messy as a team's sheet.
+"""Generate large, deterministic pipeline workbooks for the benchmark (reference 9), as messy as a team's sheet.
 
     python bench/make_workbook.py N OUT.xlsx [--seed 7] [--check]
 
@@ -8,7 +8,7 @@ Appointment, Closed On, Language, Notes) plus a ``Chart`` tab holding a small st
 table and a column chart that refers to it (a write-back that rewrites only its own
 parts must keep it).
 
-The mix is tuned for ``--as-of 2026-11-27`` (SPEC 5 and 8.1, default config):
+The mix is tuned for ``--as-of 2026-11-27`` (reference 5 and 8.1, default config):
 
 - 5% of rows are due for exactly one draft: 4.5% ``follow-up`` (next follow-up on or
   before as-of) and 0.5% ``appointment-reminder`` (Appointment stage, meeting on
@@ -40,7 +40,7 @@ The exact counts are ``round(0.05 * N)`` due rows and ``round(0.06 * N)`` findin
 (``round(0.03 * N)`` of them bad values), placed by a seeded shuffle.  ``--check``
 reads the file back (python-calamine for the cells, the sheet's XML for the error
 cells) and recounts both shares from the cells with an independent, simplified
-implementation of the SPEC 4.1, 5 and 8.1 rules for these columns, then compares the
+implementation of the reference 4.1, 5 and 8.1 rules for these columns, then compares the
 recount with the plan.
 
 Strings go to the shared-string table (XlsxWriter's default, as Excel writes them);
@@ -90,7 +90,7 @@ HEADERS = [
 WIDTHS = [42, 28, 34, 12, 13, 15, 13, 15, 14, 15, 17, 12, 10, 30]
 COL = {h: i for i, h in enumerate(HEADERS)}
 
-# name, weight among clean rows, stale-after days (SPEC 4.2; None for closed stages)
+# name, weight among clean rows, stale-after days (reference 4.2; None for closed stages)
 STAGES: list[tuple[str, int, int | None]] = [
     ("Lead", 28, 14),
     ("Qualified", 23, 14),
@@ -544,7 +544,7 @@ def _read_date(v: object) -> tuple[dt.date | None, bool]:
 
 
 def classify(cells: dict[str, object], errors: set[str], as_of: dt.date = AS_OF) -> tuple[list[str], str | None]:
-    """(findings, draft reason) of one Pipeline row by header, SPEC 5 / 8.1 restricted to these columns.
+    """(findings, draft reason) of one Pipeline row by header, reference 5 / 8.1 restricted to these columns.
 
     ``errors`` names the columns whose cell holds an Excel error.  Duplicates
     are found by ``check``, which sees all rows.

@@ -1,4 +1,4 @@
-"""The speed benchmark of SPEC 9, in one command.
+"""The speed benchmark of reference 9, in one command.
 
     python bench/run.py [--rows 100000] [--small-rows 500] [--reps 7] [--reps-openpyxl 2]
                         [--skip-openpyxl] [--out-dir bench/out] [--work-dir DIR] [--keep]
@@ -38,7 +38,7 @@ findings, the three tabs in the workbook, one ``.eml`` per due row and the manif
 ``--compare-with DIR`` also times (b) and (d) with the ``sheetsync`` package in DIR
 (say, an older checkout), interleaved with the rest: before/after in one run.
 
-Targets (SPEC 9, for ``--rows 100000``): (b)/(a) <= 3, (c)/(b) >= 10, peak memory of
+Targets (reference 9, for ``--rows 100000``): (b)/(a) <= 3, (c)/(b) >= 10, peak memory of
 (b) < 300 MB, (d) < 0.6 s.  The exit code is 0, or 1 with ``--strict`` when a target
 is missed.
 """
@@ -360,7 +360,7 @@ def machine() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="SPEC 9 speed benchmark (see the module docstring).")
+    parser = argparse.ArgumentParser(description="Reference 9 speed benchmark (see the module docstring).")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the big workbook (default 100000)")
     parser.add_argument("--small-rows", type=int, default=500, help="rows of the small workbook (default 500)")
     parser.add_argument("--reps", type=int, default=7, help="repetitions of (a), (b) and (d) (default 7)")
@@ -517,7 +517,7 @@ def summarize(
         lines.append(f"| {what} | {wanted} | {'PASS' if ok else 'FAIL' if ok is False else 'n/a'} |")
     if args.rows != 100_000:
         lines.append("")
-        lines.append(f"(SPEC 9's targets are for 100,000 rows; this run used {args.rows:,}.)")
+        lines.append(f"(reference 9's targets are for 100,000 rows; this run used {args.rows:,}.)")
     if reps_openpyxl and reps_openpyxl < args.reps:
         lines.append(f"(c) ran {reps_openpyxl} time(s), the others {args.reps} times each.")
     info = machine()

@@ -5,11 +5,11 @@ this file.  The output is deterministic (fixed data, fixed document properties),
 running it twice gives the same bytes.  It is meant to be used with
 ``--as-of 2026-11-27`` (the quarter is 2026-10-01..2026-12-31).
 
-Tabs: ``Pipeline`` (40 prospects, the default headers of SPEC 4.1 in order plus an
+Tabs: ``Pipeline`` (40 prospects, the default headers of reference 4.1 in order plus an
 extra ``Industry`` column, header in row 1, bold, frozen) and ``Quotas``
 (Somchai 1,200,000 / Nattaya 1,000,000 / David 800,000 = team quota 3,000,000 THB).
 
-Deliberate rule violations (SPEC 5), one per row; every other row is clean:
+Deliberate rule violations (reference 5), one per row; every other row is clean:
 
     row  rule               prospect: what
     8    stale              Eastern Seaboard Packaging Co., Ltd.: Demo, last contact 2026-11-09 (18 days > 10)
@@ -25,7 +25,7 @@ Deliberate rule violations (SPEC 5), one per row; every other row is clean:
 Errors: rows 11, 13, 14, 15, 16, 17 (so ``sheetsync validate`` exits 1); warnings:
 rows 8, 18, 28.  Row 15 (unknown stage) is left out of every figure and draft.
 
-Drafts due as of 2026-11-27 (SPEC 8.1, first reason that holds; reminder_days 1,
+Drafts due as of 2026-11-27 (reference 8.1, first reason that holds; reminder_days 1,
 post_meeting_days 3), in row order:
 
     row  reason                prospect: why

@@ -166,7 +166,7 @@ def find_config(explicit: str | None) -> Path | None:
 
 def load_config(path: Path | None) -> Config:
     if path is None:
-        # No config: every default, and a templates/ folder here overrides the built-ins (SPEC 8.2).
+        # No config: every default, and a templates/ folder here overrides the built-ins (reference 8.2).
         here = Path("templates")
         return Config(drafts=Drafts(templates=here)) if here.is_dir() else Config()
     try:

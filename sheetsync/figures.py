@@ -1,4 +1,4 @@
-"""Rows → figures and diagnosis (SPEC 6.1, 6.2).
+"""Rows → figures and diagnosis (reference 6.1, 6.2).
 
 Amounts are ``Decimal`` from the cell to the total, so sums are exact to the
 cent whatever the row count; they become JSON numbers (rounded half-up to the

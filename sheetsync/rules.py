@@ -1,4 +1,4 @@
-"""Rows → findings (SPEC 5).  Rows are never changed."""
+"""Rows → findings (reference 5).  Rows are never changed."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def _row_of(finding: Finding) -> int:
 
 
 class _Plan(NamedTuple):
-    """Which rules apply to a row of one stage (SPEC 5), worked out once per stage instead of per row."""
+    """Which rules apply to a row of one stage (reference 5), worked out once per stage instead of per row."""
 
     stage: Stage
     is_open: bool

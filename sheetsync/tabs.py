@@ -1,4 +1,4 @@
-"""Figures and findings → backend-neutral grids for the Summary, Checks and History tabs (SPEC 7.1)."""
+"""Figures and findings → backend-neutral grids for the Summary, Checks and History tabs (reference 7.1)."""
 
 from __future__ import annotations
 

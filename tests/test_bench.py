@@ -1,4 +1,4 @@
-"""The speed benchmark (bench/run.py, SPEC 9) runs end to end and prints its table; its workbook is what it says.
+"""The speed benchmark (bench/run.py, reference 9) runs end to end and prints its table; its workbook is what it says.
 
 The run is a smoke test only: 1,000 rows, one repetition, no openpyxl, and no
 assertion on any time (the targets are for 100,000 rows on a quiet machine;

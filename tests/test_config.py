@@ -1,4 +1,4 @@
-"""sheetsync.toml → Config (SPEC 3): defaults, every section, and errors that name the key."""
+"""sheetsync.toml → Config (reference 3): defaults, every section, and errors that name the key."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def test_no_config_means_every_default(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_default_stages_match_the_spec_table() -> None:
-    """The default stage list: names, probabilities (as fractions), stale days and groups of SPEC 4.2."""
+    """The default stage list: names, probabilities (as fractions), stale days and groups of reference 4.2."""
     assert [(s.name, s.probability, s.stale_after_days, s.group) for s in DEFAULT_STAGES] == [
         ("Lead", Decimal("0.1"), 14, "early"),
         ("Qualified", Decimal("0.2"), 14, "early"),
@@ -126,7 +126,7 @@ def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
 
 
 def test_every_section_is_read(tmp_path: Path) -> None:
-    """Each key of SPEC 3 lands in the Config; relative paths are relative to the config's folder."""
+    """Each key of reference 3 lands in the Config; relative paths are relative to the config's folder."""
     path = tmp_path / "sub" / "sheetsync.toml"
     path.parent.mkdir()
     path.write_text(FULL, encoding="utf-8")
@@ -289,6 +289,9 @@ def test_unknown_key_with_nothing_close_lists_known_keys() -> None:
         ('tabs = "x"', "tabs"),
         ('[tabs]\nsummary = "a/b"', "tabs.summary"),
         ('[tabs]\nchecks = "' + "x" * 32 + '"', "tabs.checks"),
+        ('[tabs]\nsummary = "\'Overview"', "tabs.summary"),
+        ('[tabs]\nhistory = "Log\\u0001"', "tabs.history"),
+        ('[tabs]\nchecks = "' + "📈" * 16 + '"', "tabs.checks"),
         ("[pipeline]\ncurrency = 5", "pipeline.currency"),
         ('[pipeline]\ntimezone = "Mars/Olympus"', "pipeline.timezone"),
         ('[pipeline]\nperiod = "week"', "pipeline.period"),
@@ -392,3 +395,25 @@ def test_config_is_frozen() -> None:
     config = Config()
     with pytest.raises(AttributeError):
         config.currency = "USD"  # type: ignore[misc]
+
+
+def test_tab_name_only_the_writer_refused_stops_the_run_before_reading(tmp_path: Path) -> None:
+    """Issue 12: a tab name Excel can't hold (a leading apostrophe) is exit 2 naming the key, before any work.
+
+    The config check used to let it through and the writer refused it after
+    the sheet was read and checked; the workbook stays as it was.
+    """
+    from click.testing import CliRunner
+
+    from sheetsync.cli import cli
+
+    sample = Path(__file__).resolve().parent.parent / "sample_workbooks" / "pipeline.xlsx"
+    book = tmp_path / "pipeline.xlsx"
+    book.write_bytes(sample.read_bytes())
+    (tmp_path / "sheetsync.toml").write_text("[tabs]\nsummary = \"'Overview'\"\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["--config", str(tmp_path / "sheetsync.toml"), "sync", str(book), "--as-of", "2026-11-27"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "tabs.summary" in result.output and "apostrophe" in result.output
+    assert book.read_bytes() == sample.read_bytes()

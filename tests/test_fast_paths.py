@@ -22,6 +22,7 @@ import difflib
 import itertools
 import json
 import math
+import os
 import random
 import re
 import subprocess
@@ -427,6 +428,36 @@ def test_chunked_row_reader_reads_what_a_row_by_row_reading_gives(
     for got, want in zip(rows, expected, strict=True):
         for (name, a), (_name, b) in zip(row_items(got), row_items(want), strict=True):
             assert same(a, b), (name, a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sheets(), st.sampled_from([1, 7, 512]))
+def test_reader_switched_to_its_plain_path_reads_the_same_rows(table: list[tuple[int, list[Any]]], chunk: int) -> None:
+    """Issue 12: SHEETSYNC_NO_FAST_PATHS=1 makes read_rows take the plain path, which gives the fast path's rows."""
+    config = Config()
+    with mock.patch.object(model_reader, "_CHUNK", chunk):
+        _layout, fast = model_reader.read_rows("Pipeline", iter(table), config)
+    with mock.patch.dict(os.environ, {model_reader.NO_FAST_PATHS_ENV: "1"}):
+        assert not model_reader.fast_paths()
+        _layout, plain = model_reader.read_rows("Pipeline", iter(table), config)
+    assert [r.row for r in fast] == [r.row for r in plain]
+    for got, want in zip(fast, plain, strict=True):
+        for (name, a), (_name, b) in zip(row_items(got), row_items(want), strict=True):
+            assert same(a, b), (name, a, b)
+
+
+def test_sync_without_fast_paths_gives_the_same_result(tmp_path: Path) -> None:
+    """Issue 12: a dry-run sync of the sample with the speed tricks off prints the same JSON, byte for byte."""
+    sample = Path(__file__).resolve().parent.parent / "sample_workbooks" / "pipeline.xlsx"
+    book = tmp_path / "pipeline.xlsx"
+    book.write_bytes(sample.read_bytes())
+    args = ("sync", str(book), "--as-of", AS_OF, "--dry-run", "--json")
+    fast = run_cli(*args, cwd=tmp_path)
+    with mock.patch.dict(os.environ, {model_reader.NO_FAST_PATHS_ENV: "1"}):
+        plain = run_cli(*args, cwd=tmp_path)
+    assert fast.returncode == plain.returncode == 1, fast.stderr
+    assert json.loads(fast.stdout)["rows"] == 40
+    assert plain.stdout == fast.stdout
 
 
 def test_merged_range_is_filled_as_far_as_the_row_reaches() -> None:

@@ -1,4 +1,4 @@
-"""Figures (SPEC 6.1), diagnosis (SPEC 6.2) and JSON money (SPEC 6.4) against hand-computed pipelines.
+"""Figures (reference 6.1), diagnosis (reference 6.2) and JSON money (reference 6.4) against hand-computed pipelines.
 
 Every expected number below was worked out by hand from the rows in the test
 (the arithmetic is in the comments), never by calling the code under test.
@@ -871,7 +871,7 @@ def test_json_numbers_are_numbers() -> None:
 
 
 def test_json_has_the_spec_keys() -> None:
-    """The figures object carries every key of SPEC 6.4 (findings and drafts are added by the run)."""
+    """The figures object carries every key of reference 6.4 (findings and drafts are added by the run)."""
     j = run([deal("Lead", 1)]).json
     keys = [
         "as_of",
@@ -1008,7 +1008,7 @@ def test_stalled_needs_a_stale_finding(days: int, fires: bool) -> None:
 
 
 def test_stalled_not_reported_when_stale_rule_is_off() -> None:
-    """With [rules] stale = "off" there is no stale finding, so no stalled diagnosis (SPEC 6.2: 'a stale finding')."""
+    """With [rules] stale = "off" there is no stale finding, so no stalled diagnosis (reference 6.2: 'a stale finding')."""
     r = run([deal("Demo", 100, last_contact=AS_OF - 30 * DAY)], cfg({"rules": {"stale": "off"}}))
     assert "stale" not in {rule for _r, rule in r.rules()}
     assert "stalled" not in r.codes()
@@ -1045,7 +1045,7 @@ def test_big_deal_ignores_won_rows_and_empty_pipeline() -> None:
 
 
 def test_diagnosis_order_and_messages() -> None:
-    """Several conditions at once come in SPEC order, each with a one-line, non-empty message."""
+    """Several conditions at once come in reference order, each with a one-line, non-empty message."""
     rows = [
         deal("Proposal", 100_000, expected_close=D(2026, 12, 1), last_contact=AS_OF - 30 * DAY),  # stale, big
         deal("Proposal", 100, expected_close=D(2026, 12, 1)),

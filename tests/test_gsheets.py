@@ -888,7 +888,7 @@ def test_cli_failures_exit_with_the_right_code(
     assert not (tmp_path / "d").exists()  # no drafts either
 
 
-# --- the local lock (SPEC 10.5, issue 11) ---------------------------------------------------
+# --- the local lock (reference 10.5, issue 11) ---------------------------------------------------
 
 
 def sync_process(account: ServiceAccount, folder: Path, as_of: str, **env: str) -> subprocess.Popen[str]:

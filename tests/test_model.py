@@ -1,4 +1,4 @@
-"""Cell → typed value (SPEC 4.1 "Reading values") and header → field mapping (SPEC 4.1 "Columns")."""
+"""Cell → typed value (reference 4.1 "Reading values") and header → field mapping (reference 4.1 "Columns")."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def serial(d: dt.date) -> int:
     ["yes", "Yes", "YES", "y", "Y", "true", "TRUE", "1", "x", "X", "✓", "ใช่", "  yes  ", True, 1, 1.0],
 )
 def test_yes_values(raw: Any) -> None:
-    """Every spelling of yes in SPEC 4.1 (English, Thai, tick, 1, x) reads as True."""
+    """Every spelling of yes in reference 4.1 (English, Thai, tick, 1, x) reads as True."""
     assert DEFAULT.yesno(raw) == (True, None)
 
 
@@ -370,7 +370,7 @@ def layout(headers: list[Any], config: Config | None = None, row: int = 1) -> La
     [(h, name) for name, (_k, default, aliases) in FIELD_SPECS.items() for h in (default, *aliases)],
 )
 def test_every_default_header_and_alias_maps_to_its_field(header: str, field: str) -> None:
-    """Each header and alias of the SPEC 4.1 table finds its field."""
+    """Each header and alias of the reference 4.1 table finds its field."""
     others = [h for h in BASE if FIELD_SPECS[field][1] != h]
     if field == "prospect":
         others = ["Stage"]

@@ -1,4 +1,4 @@
-"""Rows → findings (SPEC 5): each rule with a passing and a failing row, severities, exclusion."""
+"""Rows → findings (reference 5): each rule with a passing and a failing row, severities, exclusion."""
 
 from __future__ import annotations
 
@@ -459,7 +459,7 @@ def test_severity_from_config(rule: str, severity: str) -> None:
 
 
 def test_every_rule_has_a_default_severity() -> None:
-    """The twelve rules of SPEC 5 with their default severities."""
+    """The twelve rules of reference 5 with their default severities."""
     assert len(RULES) == 12
     assert {r: DEFAULT_SEVERITY[r] for r in RULES} == {
         "required": "error",

@@ -1,4 +1,4 @@
-"""Summary, Checks and History grids (SPEC 7.1), checked cell by cell on the backend-neutral Grid."""
+"""Summary, Checks and History grids (reference 7.1), checked cell by cell on the backend-neutral Grid."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_summary_marker_in_a1(summary: Grid) -> None:
 
 
 def test_summary_key_figure_labels_exact_and_in_order(summary: Grid) -> None:
-    """Column A carries exactly the SPEC 7.1 key-figure labels, as one block in the listed order."""
+    """Column A carries exactly the reference 7.1 key-figure labels, as one block in the listed order."""
     col_a = [unwrap(r[0])[0] if r else None for r in summary.rows]
     first = col_a.index("As of")
     assert col_a[first : first + len(KEY_LABELS)] == KEY_LABELS

@@ -1,4 +1,4 @@
-"""Issue 11, part C: the workbooks real users have that the package writer got wrong (SPEC 10.5).
+"""Issue 11, part C: the workbooks real users have that the package writer got wrong (reference 10.5).
 
 Formulas that read our tabs (``fullCalcOnLoad``), a protected structure, a
 digital signature, styles wrapped in ``mc:AlternateContent`` (Hancom

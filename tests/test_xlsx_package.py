@@ -1,4 +1,4 @@
-"""The Excel package writer (SPEC 7.2) and the run lock, on real files made by the tests.
+"""The Excel package writer (reference 7.2) and the run lock, on real files made by the tests.
 
 Workbooks come from XlsxWriter with charts, images, comments, validation,
 conditional formats, sparklines, tables, defined names and macros

@@ -1,6 +1,6 @@
 """Which Google credentials a run uses, for any Google API sheetsync calls (Sheets, Gmail).
 
-The order of SPEC 7.3: ``--credentials`` / ``[google] credentials``,
+The order of reference 7.3: ``--credentials`` / ``[google] credentials``,
 ``GOOGLE_APPLICATION_CREDENTIALS``, gspread's conventional
 ``~/.config/gspread/service_account.json``, then application default
 credentials.  Each API asks for its own single scope, so a key used for the
@@ -51,7 +51,7 @@ class Identity:
 
 
 def load_identity(explicit: Path | None, api: GoogleApi) -> Identity:
-    """Credentials in the order of SPEC 7.3, scoped for ``api``; the first place that has some wins.
+    """Credentials in the order of reference 7.3, scoped for ``api``; the first place that has some wins.
 
     A named file that is missing or broken is an error rather than a reason to
     look further: silently falling back to other credentials would act as

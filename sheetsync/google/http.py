@@ -1,4 +1,4 @@
-"""The retry policy of SPEC 7.3 for every Google API we call, and the facts its messages need.
+"""The retry policy of reference 7.3 for every Google API we call, and the facts its messages need.
 
 429, 5xx, connection errors and timeouts are retried with exponential
 backoff and jitter, honouring ``Retry-After`` only when the answer has one

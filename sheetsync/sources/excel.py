@@ -21,7 +21,6 @@ from ..grid import Grid
 from ..model.values import CellError, Value, col_index
 from .fingerprint import Fingerprint, snapshot
 from .ooxml.workbook import MACRO_SHEET_TYPES, read_workbook, sheet_member
-from .ooxml.write import without_macro_sheets, write_tabs
 from .ooxml.zipcopy import Package
 
 READABLE = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
@@ -77,6 +76,8 @@ class ExcelBook:
         self._fingerprint = fingerprint
         readable = data
         if path.suffix.lower() in (".xlsx", ".xlsm") and _has_macro_sheets(data, self.location):
+            from .ooxml.write import without_macro_sheets  # rare: the writer is imported in the background
+
             readable = without_macro_sheets(data, self.location)
         try:
             self._wb = CalamineWorkbook.from_filelike(io.BytesIO(readable))
@@ -121,6 +122,8 @@ class ExcelBook:
                 f"{self.path}: write-back needs an .xlsx or .xlsm workbook ({self.path.suffix} can only be read)"
                 " — save it as .xlsx, or use --dry-run to see the results without writing"
             )
+        from .ooxml.write import write_tabs  # imported already, in the error scan's thread
+
         return write_tabs(self.path, grids, expected=self._fingerprint)
 
     def close(self) -> None:
@@ -129,9 +132,12 @@ class ExcelBook:
     def _error_cells(self, title: str) -> dict[int, dict[int, CellError]]:
         """Error cells and formulas without a saved value, by 0-based row and column.
 
-        Run in a thread while python-calamine loads the sheet.  The sheet's
+        Run in a thread while python-calamine loads the sheet, which also
+        imports the writer a sync needs next (~6 ms off the clock).  The sheet's
         part is found through the package's relationships, as the writer finds it.
         """
+        from .ooxml import write  # noqa: F401
+
         try:
             package = Package(self._data, self.location)
             member = sheet_member(package, read_workbook(package), title)

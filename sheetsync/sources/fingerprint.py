@@ -5,7 +5,7 @@ that another program truncates kills the reader with SIGBUS the moment it
 touches a page past the new end; bytes in memory can only be short or
 stale, which the size check and the fingerprint turn into a clear message.
 
-Kept apart from :mod:`.xlsx_package` (the writer) so that opening a workbook
+Kept apart from :mod:`.ooxml.write` (the writer) so that opening a workbook
 doesn't import the writer: a run imports it in the background while the sheet
 loads (see ``ExcelBook.rows``).
 """
@@ -53,7 +53,7 @@ def changed_while_read(data: bytes, st: os.stat_result) -> bool:
 
 
 def snapshot(path: Path) -> tuple[bytes, Fingerprint]:
-    """Read ``path`` once: its bytes, and the fingerprint to hand to ``xlsx_package.write_tabs``."""
+    """Read ``path`` once: its bytes, and the fingerprint to hand to ``ooxml.write.write_tabs``."""
     try:
         data, st = read_whole(path)
     except OSError as exc:

@@ -20,7 +20,7 @@ no axis number format for basic charts), so ``ChartSpec.number_format`` is
 Excel's alone; series names come from each range's header cell
 (``headerCount`` 1).
 
-The caller (``GoogleBook.write``) must, to stay within SPEC 7.3's budget:
+The caller (``GoogleBook.write``) must, to stay within reference 7.3's budget:
 
 1. ask for the charts with the metadata it already reads: add
    :data:`CHART_FIELDS` to its ``fields`` mask, and pass the answer to

@@ -5,5 +5,6 @@
 holds relationships and content types; ``workbook``, ``styles`` and ``sheet``
 know the parts sheetsync must read, edit or generate; ``charts`` makes
 the drawing and chart parts of our own Summary tab.
-:mod:`sheetsync.sources.xlsx_package` puts them together.
+:mod:`.write` puts them together (and :mod:`sheetsync.sources.excel` finds a sheet's part through
+:mod:`.workbook`, as the writer does).
 """
