@@ -53,12 +53,13 @@ from typing import Any
 
 from ...errors import SheetsyncError
 from ...grid import CHART_MARK, FMT_DATE, FMT_DATETIME, CellRange, ChartSpec, Grid, column_pixels, unwrap
+from .opc import REL_NS, relationship
+from .xmltext import esc_attr
 
 DRAWING_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CHART_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-DRAWING_RELATIONSHIP = f"{_REL_NS}/drawing"
-CHART_RELATIONSHIP = f"{_REL_NS}/chart"
+DRAWING_RELATIONSHIP = f"{REL_NS}/drawing"
+CHART_RELATIONSHIP = f"{REL_NS}/chart"
 _PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 #: The object name of each chart we anchor, before its key (its alt text starts with ``CHART_MARK``).
@@ -83,12 +84,12 @@ class ChartParts:
 
     def sheet_relationship(self, rid: str) -> str:
         """The ``<Relationship>`` of the sheet's rels part that reaches the drawing (default namespace)."""
-        return _relationship(rid, DRAWING_RELATIONSHIP, self.target)
+        return relationship("", rid, DRAWING_RELATIONSHIP, self.target)
 
     @staticmethod
     def drawing_element(rid: str) -> str:
         """The sheet's ``<drawing>`` element; ``r`` is the relationships prefix the sheet declares."""
-        return f'<drawing r:id="{_esc_attr(rid)}"/>'
+        return f'<drawing r:id="{esc_attr(rid)}"/>'
 
 
 def drawing_parts(
@@ -120,7 +121,7 @@ def drawing_parts(
     drawing, rel_ids, charts = _xlsxwriter_parts(grid, date1904)
     folder = posixpath.dirname(drawing_part)
     rels = "".join(
-        _relationship(rid, CHART_RELATIONSHIP, posixpath.relpath(name, folder or "."))
+        relationship("", rid, CHART_RELATIONSHIP, posixpath.relpath(name, folder or "."))
         for rid, name in zip(rel_ids, chart_names, strict=True)
     )
     rels_xml = (
@@ -136,14 +137,6 @@ def drawing_parts(
         ),
         target=posixpath.relpath(drawing_part, posixpath.dirname(sheet_part) or "."),
     )
-
-
-def _esc_attr(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def _relationship(rid: str, kind: str, target: str) -> str:
-    return f'<Relationship Id="{_esc_attr(rid)}" Type="{kind}" Target="{_esc_attr(target)}"/>'
 
 
 _OURS = re.compile(

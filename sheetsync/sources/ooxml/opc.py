@@ -49,7 +49,7 @@ def relationships(xml: XmlText, source: str) -> tuple[str, list[Rel]]:
 
 
 def relationship(prefix: str, rid: str, rel_type: str, target: str) -> str:
-    return f'<{prefix}Relationship Id="{rid}" Type="{rel_type}" Target="{esc_attr(target)}"/>'
+    return f'<{prefix}Relationship Id="{esc_attr(rid)}" Type="{rel_type}" Target="{esc_attr(target)}"/>'
 
 
 def override(prefix: str, part: str, content_type: str) -> str:
