@@ -1,4 +1,4 @@
-"""The bad-input corpus (reference 9 "Bad input", the refusals of reference 7, the exit codes of reference 2), all through `sync`.
+"""The bad-input corpus (reference 9 "Bad input", reference 7's refusals, reference 2's exit codes), through `sync`.
 
 One parametrized test per kind of outcome, each case run through ``sync`` and,
 where a write-back is at stake, ``summary`` (``drafts`` for templates):
@@ -482,7 +482,7 @@ def test_bad_template_is_exit_2_before_anything_is_written(
 
 
 def test_bad_template_in_the_working_folder_without_a_config(tmp_path: Path, run_cli: Callable[..., Result]) -> None:
-    """With no sheetsync.toml, ./templates still overrides the built-ins (reference 8.2), so its syntax error is exit 2."""
+    """With no sheetsync.toml, ./templates still overrides the built-ins (reference 8.2): its syntax error is exit 2."""
     files, _setting, words = TEMPLATE_CASES["syntax-error"]
     (tmp_path / "templates").mkdir()
     for name, text in files.items():

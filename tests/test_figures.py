@@ -1008,7 +1008,7 @@ def test_stalled_needs_a_stale_finding(days: int, fires: bool) -> None:
 
 
 def test_stalled_not_reported_when_stale_rule_is_off() -> None:
-    """With [rules] stale = "off" there is no stale finding, so no stalled diagnosis (reference 6.2: 'a stale finding')."""
+    """With [rules] stale = "off" there is no stale finding, so no stalled diagnosis (reference 6.2)."""
     r = run([deal("Demo", 100, last_contact=AS_OF - 30 * DAY)], cfg({"rules": {"stale": "off"}}))
     assert "stale" not in {rule for _r, rule in r.rules()}
     assert "stalled" not in r.codes()

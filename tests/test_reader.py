@@ -1,4 +1,4 @@
-"""Reading real workbook files (reference 4.1, 9 "Bad input"): .xlsx from two writers, .xls, .ods, and what's in cells."""
+"""Reading real workbook files (reference 4.1, 9 "Bad input"): .xlsx from two writers, .xls, .ods, what's in cells."""
 
 from __future__ import annotations
 
