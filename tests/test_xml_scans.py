@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sheetsync.model.values import CellError, col_letter
-from sheetsync.sources.excel import _holds_markers, _may_hold_errors, _ref, _scan_errors
+from sheetsync.sources.excel import _holds_markers, _may_hold_errors, _ref, _scan_errors, _scan_errors_fast
 from sheetsync.sources.ooxml import xmltext
 from sheetsync.sources.ooxml.styles import Styles
 from sheetsync.sources.ooxml.xmltext import bodies, top_level_elements
@@ -106,6 +106,82 @@ def test_error_cell_scan_equals_an_xml_parser(rows: list[list[dict[str, object]]
     xml = f"<{prefix}worksheet {declaration}><{prefix}sheetData>{body}</{prefix}sheetData></{prefix}worksheet>"
     data = xml.encode()
     assert _scan_errors(data) == _reference(data)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.lists(CELL, max_size=6, unique_by=lambda c: c["column"]), max_size=8),
+    st.sampled_from(["", "x:"]),
+)
+def test_fast_error_cell_scan_equals_the_plain_scan_on_sheets(rows: list[list[dict[str, object]]], prefix: str) -> None:
+    """Issue 12: the marker-driven scan finds what the two whole-text searches find, on any mix of cells."""
+    declaration = f'xmlns:x="{MAIN}"' if prefix else f'xmlns="{MAIN}"'
+    body = "".join(
+        f'<{prefix}row r="{r}">' + "".join(_cell_xml(r, cell, prefix) for cell in cells) + f"</{prefix}row>"
+        for r, cells in enumerate(rows, 1)
+    )
+    data = (
+        f"<{prefix}worksheet {declaration}><{prefix}sheetData>{body}</{prefix}sheetData></{prefix}worksheet>".encode()
+    )
+    assert _scan_errors_fast(data) == _scan_errors(data)
+
+
+SCAN_PIECES = [
+    "<",
+    ">",
+    "/",
+    " ",
+    '"',
+    "=",
+    ":",
+    "x:",
+    "c",
+    "f",
+    "v",
+    "e",
+    "t",
+    "1",
+    "A",
+    '<c r="A1"',
+    '<x:c r="B2"',
+    ' t="e"',
+    't="e"',
+    ' t="str"',
+    "<f>",
+    "<f/>",
+    "<x:f>",
+    "</f>",
+    "</x:f>",
+    "<v>",
+    "</v>",
+    "<v/>",
+    "<x:v>",
+    "</x:v>",
+    "#N/A",
+    "</c>",
+    "</x:c>",
+    '<f t="shared"/>',
+    '<c r="A1" t="e">',
+]
+
+
+@settings(max_examples=1000)
+@given(st.lists(st.sampled_from(SCAN_PIECES), max_size=40))
+def test_fast_error_cell_scan_equals_the_plain_scan_on_any_text(pieces: list[str]) -> None:
+    """Issue 12: on arbitrary text built of the scan's own markers (broken tags, markers in text), the same cells."""
+    data = "".join(pieces).encode()
+    assert _scan_errors_fast(data) == _scan_errors(data)
+
+
+def test_fast_error_cell_scan_keeps_the_last_of_a_repeated_cell() -> None:
+    """Issue 12: a cell written three times (a damaged sheet) ends as the plain scan leaves it.
+
+    Error cells first, the later one winning, then uncached formulas over them.
+    """
+    data = b'<c r="A1" t="e"><v>#N/A</v></c><c r="A1"><f>B1</f></c><c r="A1" t="e"><v>#REF!</v></c>'
+    assert _scan_errors_fast(data) == _scan_errors(data) == {0: {0: CellError("")}}
+    data = b'<c r="A1" t="e"><v>#N/A</v></c><c r="A1" t="e"><v>#REF!</v></c>'
+    assert _scan_errors_fast(data) == _scan_errors(data) == {0: {0: CellError("#REF!")}}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -247,3 +323,37 @@ def test_no_scan_is_slow_on_adversarial_xml() -> None:
     done = subprocess.run([sys.executable, "-c", _ADVERSARIAL], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count(" s\n") == 17, done.stdout
+
+
+_ADVERSARIAL_FAST = textwrap.dedent(
+    """
+    import time
+    from sheetsync.sources.excel import _scan_errors_fast
+
+    MB = 1_000_000
+    jobs = {
+        "t=e after one start": b'<c r="A1"' + b' t="e"' * (MB // 6),
+        "t=e repeated": b'<c r="A1" t="e" ' * (MB // 16),
+        "prefixed formula tags after one start": b'<x:c r="A1">' + b"x:f" * (MB // 3),
+        "formula tags without cells": b"<f" * (MB // 2),
+        "formulas left open": b'<c r="A1"><f>' * (MB // 13),
+        "markers in one text": b"<v>" + b':f t="e"' * (MB // 8),
+    }
+    for name, xml in jobs.items():
+        started = time.perf_counter()
+        _scan_errors_fast(xml)
+        print(f"{name}: {time.perf_counter() - started:.3f} s", flush=True)
+    """
+)
+
+
+def test_fast_error_cell_scan_is_linear_on_adversarial_xml() -> None:
+    """Issue 12: the marker-driven scan looks back only to the previous marker: no input makes it quadratic.
+
+    A hang guard (60 s for all; each takes well under a second): a megabyte
+    of markers with no ``<`` between them would cost 10^11 steps if each
+    marker searched back to the start of the text.
+    """
+    done = subprocess.run([sys.executable, "-c", _ADVERSARIAL_FAST], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(" s\n") == 6, done.stdout
