@@ -69,6 +69,17 @@ def _cell_xml(row: int, cell: dict[str, object], prefix: str) -> str:
     return f"<{prefix}c " + str(cell["space"]).join(attrs) + (f">{body}</{prefix}c>" if body else "/>")
 
 
+def _sheet_xml(rows: list[list[dict[str, object]]], prefix: str) -> bytes:
+    """A worksheet part holding these rows of cells, its elements under ``prefix``."""
+    declaration = f'xmlns:x="{MAIN}"' if prefix else f'xmlns="{MAIN}"'
+    body = "".join(
+        f'<{prefix}row r="{r}">' + "".join(_cell_xml(r, cell, prefix) for cell in cells) + f"</{prefix}row>"
+        for r, cells in enumerate(rows, 1)
+    )
+    xml = f"<{prefix}worksheet {declaration}><{prefix}sheetData>{body}</{prefix}sheetData></{prefix}worksheet>"
+    return xml.encode()
+
+
 def _reference(xml: bytes) -> dict[int, dict[int, CellError]]:
     """What the scan must find, read with a real XML parser: error cells and formulas with no saved value."""
     found: dict[int, dict[int, CellError]] = {}
@@ -98,13 +109,7 @@ def _plain(cell: dict[str, object]) -> bool:
 )
 def test_error_cell_scan_equals_an_xml_parser(rows: list[list[dict[str, object]]], prefix: str) -> None:
     """The byte-level scan finds exactly the error cells and uncached formulas ElementTree sees, any prefix."""
-    declaration = f'xmlns:x="{MAIN}"' if prefix else f'xmlns="{MAIN}"'
-    body = "".join(
-        f'<{prefix}row r="{r}">' + "".join(_cell_xml(r, cell, prefix) for cell in cells) + f"</{prefix}row>"
-        for r, cells in enumerate(rows, 1)
-    )
-    xml = f"<{prefix}worksheet {declaration}><{prefix}sheetData>{body}</{prefix}sheetData></{prefix}worksheet>"
-    data = xml.encode()
+    data = _sheet_xml(rows, prefix)
     assert _scan_errors(data) == _reference(data)
 
 
@@ -115,14 +120,7 @@ def test_error_cell_scan_equals_an_xml_parser(rows: list[list[dict[str, object]]
 )
 def test_fast_error_cell_scan_equals_the_plain_scan_on_sheets(rows: list[list[dict[str, object]]], prefix: str) -> None:
     """Issue 12: the marker-driven scan finds what the two whole-text searches find, on any mix of cells."""
-    declaration = f'xmlns:x="{MAIN}"' if prefix else f'xmlns="{MAIN}"'
-    body = "".join(
-        f'<{prefix}row r="{r}">' + "".join(_cell_xml(r, cell, prefix) for cell in cells) + f"</{prefix}row>"
-        for r, cells in enumerate(rows, 1)
-    )
-    data = (
-        f"<{prefix}worksheet {declaration}><{prefix}sheetData>{body}</{prefix}sheetData></{prefix}worksheet>".encode()
-    )
+    data = _sheet_xml(rows, prefix)
     assert _scan_errors_fast(data) == _scan_errors(data)
 
 

@@ -3,6 +3,8 @@
 A row it can't use (no owner, an amount that isn't one, an owner listed
 twice) becomes a problem the rules report; only a header row without Owner
 and Quota raises, since then the tab is likely not a quota list at all.
+It never reads the Pipeline tab and never compares quotas with deals (the
+figures do).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""What every backend offers: tab titles, rows of raw values, and writing grids back."""
+"""What every backend offers: tab titles, rows of raw values, and writing grids back.
+
+The protocol only: no backend code, and nothing about fields, rules or
+drafts (a backend reads tables and writes grids).
+"""
 
 from __future__ import annotations
 

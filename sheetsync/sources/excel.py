@@ -3,7 +3,8 @@
 python-calamine reads every cell fast but reports Excel error cells (``#N/A``)
 and formulas without a saved result as empty.  For ``.xlsx``/``.xlsm`` a
 byte-level scan of the sheet's XML finds exactly those cells, so they become
-``bad-value`` findings instead of silently empty cells.
+``bad-value`` findings instead of silently empty cells.  This module never
+writes: ``ExcelBook.write`` hands the grids to :mod:`.ooxml.write`.
 """
 
 from __future__ import annotations
