@@ -1,4 +1,4 @@
-"""Terminal and JSON output of a run (SPEC 2, 6.4)."""
+"""Terminal and JSON output of a run (reference 2, 6.4)."""
 
 from __future__ import annotations
 

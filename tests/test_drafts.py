@@ -367,7 +367,7 @@ def test_context_variables_extras_and_empty_cells(tmp_path: Path) -> None:
     ],
 )
 def test_dotted_names_read_keys_and_attributes_as_jinja_does(source: str, expected: str) -> None:
-    """The quicker ``prospect.name`` on plain dicts (drafts._Environment.getattr) answers what Jinja answers."""
+    """The quicker ``prospect.name`` on plain dicts (drafts.render._Environment.getattr) answers what Jinja answers."""
     env = D.load_templates(config()).env
     ctx = {
         "p": {"name": "Acme", "items": "a column called Items", "row": 7},
@@ -512,7 +512,8 @@ def test_built_in_templates_load_from_the_installed_package(tmp_path: Path) -> N
     code = (
         "from sheetsync import drafts as D; from sheetsync.config import Config\n"
         "t = D.load_templates(Config())\n"
-        "print(D._builtin_root()); print(len(t.sets)); print(t.sets[('th', 'follow-up')].file)\n"
+        "from sheetsync.drafts import templates\n"
+        "print(templates._builtin_root()); print(len(t.sets)); print(t.sets[('th', 'follow-up')].file)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     done = subprocess.run(

@@ -135,7 +135,9 @@ def test_currency_pattern_removes_what_it_removed(text: str) -> None:
 
 def old_slugify(text: str, max_bytes: int) -> str:
     """drafts.slugify before issue 11: it dropped one character at a time, encoding the rest each time."""
-    slug = drafts._DASHES.sub("-", unicodedata.normalize("NFC", text).translate(drafts._SLUG_CHARS)).strip("-")
+    slug = drafts.output._DASHES.sub(
+        "-", unicodedata.normalize("NFC", text).translate(drafts.output._SLUG_CHARS)
+    ).strip("-")
     if len(slug.encode("utf-8")) > max_bytes:
         while len(slug.encode("utf-8")) > max_bytes:
             slug = slug[:-1]
@@ -144,18 +146,18 @@ def old_slugify(text: str, max_bytes: int) -> str:
         slug = slug.rstrip("-")
     if not slug:
         return "prospect"
-    return f"{slug}-1" if slug in drafts._RESERVED else slug
+    return f"{slug}-1" if slug in drafts.output._RESERVED else slug
 
 
 def old_first_name(value: str) -> str:
     """drafts.first_name_filter before issue 11: it copied the list of words once per title it dropped."""
     words = value.split()
-    while len(words) > 1 and words[0].rstrip(".").casefold() in drafts._HONORIFICS:
+    while len(words) > 1 and words[0].rstrip(".").casefold() in drafts.filters._HONORIFICS:
         words = words[1:]
     if not words:
         return ""
     first = words[0]
-    for title in drafts._THAI_TITLES:
+    for title in drafts.filters._THAI_TITLES:
         if first.startswith(title) and len(first) > len(title):
             return first[len(title) :]
     return first
@@ -178,7 +180,7 @@ def test_slugs_first_names_and_stage_hints_are_what_they_were(text: str, max_byt
     difflib indexed a whole 32,767-character stage to find it matches nothing.
     """
     assert drafts.slugify.__wrapped__(text, max_bytes) == old_slugify(text, max_bytes)
-    assert drafts.first_name_filter(text) == old_first_name(text)
+    assert drafts.filters.first_name_filter(text) == old_first_name(text)
     names = [s.name for s in Config().stages]
     for word in (text, text * 7):
         assert rules._close_match(word, names) == next(

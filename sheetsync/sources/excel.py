@@ -112,12 +112,15 @@ class ExcelBook:
             errors = {}
         return _iter(it, start_col, merged, errors, title, self.path)
 
-    def write(self, grids: Sequence[Grid]) -> list[str]:
+    def check_writable(self) -> None:
         if not self.writable:
             raise SourceError(
                 f"{self.path}: write-back needs an .xlsx or .xlsm workbook ({self.path.suffix} can only be read)"
                 " — save it as .xlsx, or use --dry-run to see the results without writing"
             )
+
+    def write(self, grids: Sequence[Grid]) -> list[str]:
+        self.check_writable()
         from .xlsx_package import write_tabs
 
         return write_tabs(self.path, grids, expected=self._fingerprint)
