@@ -329,7 +329,7 @@ def run_both(rows: list[Row], config: Config, fmt: str, root: Path) -> tuple[D.D
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(rows=ADVERSARIAL_ROWS, fmt=st.sampled_from(D.FORMATS))
 def test_property_the_helper_changes_nothing(fragile_config: Config, rows: list[Row], fmt: str) -> None:
-    """Issue 11 (SPEC 9): on adversarial rows — Thai and RTL text, control characters, 5,000-character cells,
+    """Issue 11 (reference 9): on adversarial rows — Thai and RTL text, control characters, 5,000-character cells,
     bad and non-ASCII emails, header injection in cells, a template failing for some rows — the forked
     two-process path gives exactly the one-process path's entries, manifest, .eml and mbox bytes."""
     with tempfile.TemporaryDirectory() as tmp:
