@@ -15,7 +15,7 @@ The public surface; each step is a module of its own and usable alone:
 - parallel.py: the one place sheetsync forks (a helper for big runs);
 - gmail.py: drafts into Gmail.
 
-Nothing here imports click or a spreadsheet backend.
+The package never imports click or reads a spreadsheet; only gmail.py talks to Google.
 """
 
 from __future__ import annotations

@@ -118,12 +118,12 @@ class Maker:
         if picked is None:
             picked = self.picked[key] = self.templates.pick(row.language, reason)
         language, tset = picked
-        ctx = draft_context(
-            self.base_ctx, row, self.stage_of[row.stage or ""], reason, language, self.templates.sender
-        )
+        ctx = draft_context(self.base_ctx, row, self.stage_of[row.stage or ""], reason, language, self.templates.sender)
         how, files, file = self.render_with, self.templates.files, tset.file
         try:
-            rendered = {name: render(t, ctx, how, file=file, files=files, row=row.row).strip() for name, t in tset.headers}
+            rendered = {
+                name: render(t, ctx, how, file=file, files=files, row=row.row).strip() for name, t in tset.headers
+            }
             text = render(tset.body, ctx, how, file=file, files=files, row=row.row).strip("\n")
             html = (
                 render(tset.html, ctx, how, file=tset.html_file or file, files=files, row=row.row).strip("\n")

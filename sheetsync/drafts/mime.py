@@ -302,5 +302,3 @@ def build_message(
         out.write(b"\r\n")  # the line break before a boundary belongs to the boundary, not the text
     out.write(f"--{boundary}--\r\n".encode("ascii"))
     return out.getvalue()
-
-

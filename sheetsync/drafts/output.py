@@ -98,8 +98,8 @@ def check_file_name(name: str) -> None:
         raise ValueError(f"unsafe file name {name!r}")
 
 
-
 # ---------------------------------------------------------------- entries
+
 
 @dataclass(frozen=True, slots=True)
 class DraftEntry:
@@ -212,6 +212,7 @@ class DraftsResult:
 
 
 # ---------------------------------------------------------------- the drafts folder
+
 
 def make_out_folder(out: Path) -> None:
     try:

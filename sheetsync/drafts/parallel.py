@@ -49,11 +49,20 @@ from typing import Any, Generic, NoReturn, TypeVar
 from .. import speed, stopping
 from ..schema import Row
 from ..speed import NO_FORK_ENV
-from .maker import Built, Maker, Outcome
+from .maker import Maker, Outcome
 from .mime import Draft
 from .output import DraftEntry
 
-__all__ = ["HELPER_SHARE", "NO_FORK_ENV", "PARALLEL_MIN", "STOP_WAIT", "Helper", "possible", "start_helper", "with_helper"]
+__all__ = [
+    "HELPER_SHARE",
+    "NO_FORK_ENV",
+    "PARALLEL_MIN",
+    "STOP_WAIT",
+    "Helper",
+    "possible",
+    "start_helper",
+    "with_helper",
+]
 
 #: Fewest due rows worth a helper process: forking a big run costs some 20-50 ms.
 PARALLEL_MIN = 500

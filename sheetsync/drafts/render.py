@@ -160,7 +160,9 @@ def renderer() -> Renderer:
     return _render_plain
 
 
-def render(tmpl: jinja2.Template, ctx: dict[str, Any], how: Renderer, *, file: str, files: Collection[str], row: int) -> str:
+def render(
+    tmpl: jinja2.Template, ctx: dict[str, Any], how: Renderer, *, file: str, files: Collection[str], row: int
+) -> str:
     """``tmpl`` rendered from ``ctx`` (made by :func:`draft_context`); a :class:`RenderError` on any failure.
 
     ``files`` are the display names of every template, to find the line the

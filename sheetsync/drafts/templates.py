@@ -31,6 +31,7 @@ from .render import make_environment
 #: Headers a template may set, by their lower-case spelling.
 TEMPLATE_HEADERS = {"subject": "Subject", "cc": "Cc", "reply-to": "Reply-To"}
 
+
 @dataclass(frozen=True, slots=True)
 class _Source:
     text: str
@@ -78,7 +79,6 @@ def _language(value: str | None) -> str:
     key = value.strip().casefold()
     key = _LANGUAGE_NAMES.get(key, key)
     return re.split(r"[-_\s]", key, maxsplit=1)[0]
-
 
 
 class _Loader(jinja2.BaseLoader):
@@ -318,5 +318,3 @@ def _parse_sender(config: Config) -> tuple[str, str]:
             f"drafts.from: {raw!r}{where} is not an address — write it like 'Sales Team <sales@example.com>'"
         )
     return " ".join(name.split()), addr
-
-
