@@ -96,6 +96,8 @@ def _as_of(value: dt.datetime | None) -> dt.date | None:
 
 
 def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = False, **options: Any) -> None:
+    """Run the command's steps (run.execute) and print the result; the exit code is the result's."""
+    # Imported here, not at the top: --help, --version and init don't pay for the run's imports.
     from .report import as_json as to_json
     from .report import problem_lines, run_text
     from .run import Options, execute, today
