@@ -49,7 +49,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 from .. import speed, stopping
 from ..schema import Row
 from ..speed import NO_FORK_ENV
-from .maker import Maker, Outcome
+from .maker import Built, Maker, Outcome
 from .mime import Draft
 from .output import DraftEntry
 
@@ -260,7 +260,7 @@ class _StopFlag:
 
 # ---------------------------------------------------------------- a run's drafts in two processes
 
-DraftsHelper = Helper[tuple[Row, str], "Outcome | Built", Outcome]
+DraftsHelper = Helper[tuple[Row, str], Outcome | Built, Outcome]
 
 
 def start_helper(maker: Maker, todo: Sequence[tuple[Row, str]], limit: int | None) -> DraftsHelper | None:
