@@ -2,7 +2,8 @@
 
 Only worth it where one side spends its time outside the GIL: python-calamine
 loading a sheet and zlib inflating its XML both release it, so a second core
-can compile templates or scan for error cells meanwhile.
+can compile templates or scan for error cells meanwhile.  This module never
+decides what runs in a thread; its callers do (run.py, sources/excel.py).
 """
 
 from __future__ import annotations

@@ -1,25 +1,27 @@
-"""The command line: parse options, call one core function, print the result."""
+"""The command line: each command parses its options, calls one core function, prints the result.
+
+The edge of sheetsync: it alone imports click, turns every
+:class:`~sheetsync.errors.SheetsyncError` into ``Error: …`` and its exit
+code, and (through console.py and cronlog.py) owns the terminal and the
+``--log-file``.  It never computes anything itself.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import errno
-import gc
-import json
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from . import __version__, stopping
+from . import __version__, console, cronlog, speed, stopping
 from .config import Config, find_config, load_config
-from .errors import OutputError, SheetsyncError, Stopped
+from .errors import SheetsyncError, Stopped
+
+if TYPE_CHECKING:
+    from .run import Result
 
 AS_OF = click.option(
     "--as-of",
@@ -60,7 +62,7 @@ class SheetsyncGroup(click.Group):
         except click.UsageError as exc:
             # A bad option stops click before the command runs; cron still wants its log line.
             ctx.obj = ctx.obj or {}
-            ctx.obj.setdefault("log_file", _log_file_argument(ctx.meta.get("sheetsync.args", [])))
+            ctx.obj.setdefault("log_file", cronlog.log_file_argument(ctx.meta.get("sheetsync.args", [])))
             _log_failure(ctx, exc.exit_code, exc.format_message())
             raise
 
@@ -93,31 +95,9 @@ def _as_of(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
 
 
-@contextmanager
-def _progress() -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr for long work, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        if total < 200:
-            return
-        bar = state.get("bar")
-        if bar is None:
-            bar = state["bar"] = click.progressbar(length=total, label="Writing drafts", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
-
-    try:
-        yield update
-    finally:
-        if "bar" in state:
-            state["bar"].__exit__(None, None, None)
-
-
 def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = False, **options: Any) -> None:
+    """Run the command's steps (run.execute) and print the result; the exit code is the result's."""
+    # Imported here, not at the top: --help, --version and init don't pay for the run's imports.
     from .report import as_json as to_json
     from .report import problem_lines, run_text
     from .run import Options, execute, today
@@ -126,7 +106,7 @@ def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = Fa
     opts = Options(**options)
     ctx.obj["source"] = opts.source or config.source
     ctx.obj["as_of"] = (opts.as_of or today(config)).isoformat()
-    with _progress() as progress:
+    with console.progress_bar() as progress:
         result = execute(config, opts, progress=progress)
     for warning in result.warnings:  # on stderr in every mode, cron's included
         click.echo(f"Warning: {warning}", err=True)
@@ -316,168 +296,47 @@ def init(directory: Path) -> None:
 # ---------------------------------------------------------------- cron log
 
 
-def _log_success(ctx: click.Context, command: str, result: Any) -> None:
+def _log_success(ctx: click.Context, command: str, result: Result) -> None:
     log_file = ctx.obj.get("log_file")
-    if not log_file:
-        return
-    figures = result.figures
-    record: dict[str, Any] = {
-        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "source": result.source,
-        "as_of": result.as_of.isoformat(),
-        "exit_code": result.exit_code,
-        "rows": len(result.rows),
-        "errors": result.checked.errors,
-        "warnings": result.checked.warnings,
-        "seconds": round(time.monotonic() - ctx.obj.get("started", time.monotonic()), 3),
-    }
-    if figures is not None:
-        fj = figures.as_json()
-        for key in ("won_this_period", "expected", "to_generate", "quota", "open_count", "weighted_pipeline"):
-            record[key] = fj[key]
-    if result.drafts is not None:
-        record["drafts"] = result.drafts.counts()
-    if result.warnings:
-        record["run_warnings"] = result.warnings  # "warnings" counts the findings
-    _append_log(log_file, record)
+    if log_file:
+        seconds = time.monotonic() - ctx.obj.get("started", time.monotonic())
+        _append_log(log_file, cronlog.success_record(command, result, seconds))
 
 
 def _log_failure(ctx: click.Context, exit_code: int, message: str) -> None:
     obj = ctx.obj or {}
     log_file = obj.get("log_file")
     if log_file:
-        _append_log(
-            log_file,
-            {
-                "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "command": ctx.invoked_subcommand,
-                "source": obj.get("source"),
-                "as_of": obj.get("as_of"),
-                "exit_code": exit_code,
-                "error": message,
-            },
-        )
-
-
-def _log_file_argument(args: list[str]) -> Path | None:
-    """``--log-file`` from raw arguments, for a run click refused before parsing them."""
-    for i, arg in enumerate(args):
-        if arg == "--log-file" and i + 1 < len(args):
-            return Path(args[i + 1])
-        if arg.startswith("--log-file="):
-            return Path(arg.split("=", 1)[1])
-    return None
+        record = cronlog.failure_record(ctx.invoked_subcommand, obj.get("source"), obj.get("as_of"), exit_code, message)
+        _append_log(log_file, record)
 
 
 def _append_log(path: Path, record: dict[str, Any]) -> None:
-    try:
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        click.echo(f"Warning: can't write the log file {path} ({exc.strerror})", err=True)
+    warning = cronlog.append(path, record)
+    if warning is not None:
+        click.echo(warning, err=True)
 
 
 def main() -> NoReturn:
     """The console script: one command, then the process ends.
 
-    The cyclic collector stays off for the whole command, not only during
-    ``run.execute``: a big run's ~1.5 million objects were all created while
-    it was off, so the first collection after turning it back on scanned
-    every one of them (~0.2 s at 100,000 rows).  And the process ends with
-    ``os._exit`` once the output is flushed, as nothing is left to do but
-    free memory the kernel takes back anyway: freeing those objects one by
-    one and tearing the interpreter down took another ~0.05 s.  Every file
-    the command writes is closed by then, and sheetsync registers no
-    ``atexit`` work.  Only the console script does this; ``cli`` called
-    in-process (tests, CliRunner) keeps the collector as it was.
-
-    Only the console script, too, stops cleanly on SIGINT and SIGTERM
-    (exit 130 and 143, see stopping.py) and turns a failed write to stdout
-    or stderr (a full disk, a closed pipe) into one line and exit 2.
+    Only the console script stops cleanly on SIGINT and SIGTERM (exit 130
+    and 143, see stopping.py), turns a failed write to stdout or stderr (a
+    full disk, a closed pipe) into one line and exit 2 (console.py), and
+    keeps the cyclic collector off for the whole command and frozen at its
+    end (speed.collector_off); ``cli`` called in-process (tests, CliRunner)
+    keeps Python's own handling and the collector as it was.
     """
-    gc.disable()
     stopping.install()
-    sys.stdout = _Guarded.wrap(sys.stdout, "stdout")
-    sys.stderr = _Guarded.wrap(sys.stderr, "stderr")
-    try:
-        cli(prog_name="sheetsync")
-        status = 0  # click always ends with SystemExit; this is for form
-    except SystemExit as exc:
-        status = _exit_status(exc.code)
-    except (SheetsyncError, Stopped) as exc:  # failed outside a command, or while reporting another failure
-        status = exc.exit_code
-        _say(f"Error: {exc.message}")
-    try:
-        sys.stdout.flush()
-    except OutputError as exc:
-        if status in (0, 1):  # the command's own outcome was fine: the output is what failed
+    console.guard_output()
+    with speed.collector_off(until_exit=True):
+        try:
+            cli(prog_name="sheetsync")
+            status = 0  # click always ends with SystemExit; this is for form
+        except SystemExit as exc:
+            status = console.exit_status(exc.code)
+        except (SheetsyncError, Stopped) as exc:  # failed outside a command, or while reporting another failure
             status = exc.exit_code
-            _say(f"Error: {exc.message}")
-    except ValueError:  # closed
-        pass
-    with contextlib.suppress(OutputError, ValueError):
-        sys.stderr.flush()
-    os._exit(status)
-
-
-def _say(line: str) -> None:
-    """A last line on stderr, if stderr can still take one."""
-    with contextlib.suppress(OutputError, OSError, ValueError):
-        click.echo(line, err=True)
-
-
-class _Guarded:
-    """``sys.stdout`` or ``sys.stderr``, whose failed writes raise :class:`OutputError` (SPEC 10.5).
-
-    Output is the last thing a command does and the one thing the user's
-    shell decides: ``> /dev/full`` (ENOSPC), ``| head -1`` (EPIPE once head
-    has gone).  Either used to end in a traceback, or in click's silent exit
-    1 for a closed pipe.  Everything else is the stream's own.
-    """
-
-    def __init__(self, stream: Any, name: str) -> None:
-        self._stream = stream
-        self._name = name
-
-    @classmethod
-    def wrap(cls, stream: Any, name: str) -> Any:
-        return stream if stream is None else cls(stream, name)
-
-    def write(self, data: Any) -> int:
-        try:
-            return int(self._stream.write(data))
-        except OSError as exc:
-            raise _output_error(self._name, exc) from None
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            raise _output_error(self._name, exc) from None
-
-    @property
-    def buffer(self) -> Any:
-        """The binary stream under a text one (click writes bytes there), guarded the same way."""
-        return _Guarded(self._stream.buffer, self._name)
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self._stream, attribute)
-
-
-def _output_error(name: str, exc: OSError) -> OutputError:
-    if exc.errno in (errno.EPIPE, errno.ECONNRESET):
-        return OutputError(f"{name} was closed before sheetsync finished writing (the program reading it stopped)")
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return OutputError(f"can't write {name}: {exc.strerror} — free some disk space, or send the output elsewhere")
-    return OutputError(f"can't write {name}: {exc.strerror or exc} — check where the output goes")
-
-
-def _exit_status(code: object) -> int:
-    """``sys.exit``'s rules: None is 0, a number is itself, anything else is printed and is 1."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    print(code, file=sys.stderr)
-    return 1
+            console.say(f"Error: {exc.message}")
+        status = console.flush_output(status)
+    sys.exit(status)

@@ -67,6 +67,27 @@ class Stage:
         return self.group in OPEN_GROUPS
 
 
+def stage_key(name: str) -> str:
+    """How a sheet's stage text is matched to a configured stage: case and runs of spaces ignored.
+
+    ``Closed  Won`` typed with two spaces, or ``on hold``, is the configured
+    stage; the rules and the figures read stages the same way.
+    """
+    return " ".join(name.split()).casefold()
+
+
+class StageLookup(dict[str, "Stage | None"]):
+    """:meth:`Config.stage` by the stage as typed, memoized: a big sheet spells a handful of stages 100,000 times."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.config = config
+
+    def __missing__(self, name: str) -> Stage | None:
+        stage = self[name] = self.config.stage(name)
+        return stage
+
+
 DEFAULT_STAGES = (
     Stage("Lead", Decimal("0.1"), 14, "early"),
     Stage("Qualified", Decimal("0.2"), 14, "early"),
@@ -136,9 +157,10 @@ class Config:
     google: Google = field(default_factory=Google)
 
     def stage(self, name: str) -> Stage | None:
-        key = name.casefold()
+        """The configured stage the text names (see :func:`stage_key`), or None."""
+        key = stage_key(name)
         for stage in self.stages:
-            if stage.name.casefold() == key:
+            if stage_key(stage.name) == key:
                 return stage
         return None
 

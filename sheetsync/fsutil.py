@@ -6,7 +6,7 @@ renamed over it, so a crash leaves the old file or the new one, never half of
 one.  A temporary file's name says whose it is,
 ``.~sheetsync-<pid>-<host>-<anything>.tmp`` (``<host>``: eight hex digits
 naming this machine), so the next run in a folder can remove the ones whose
-run was killed (SPEC 10.5) and never one that a live run is still writing,
+run was killed (reference 9) and never one that a live run is still writing,
 nor one written from another machine sharing the folder.
 
 This module never touches a file whose name does not have that form: the run

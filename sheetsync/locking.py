@@ -6,8 +6,8 @@ be refused half-way (on a Google Sheet: drop the History row the first one
 added).  A lock file serialises them.  For a workbook it lies beside the
 workbook, named ``.~sheetsync-<name>.lock`` so nothing mistakes it for
 Excel's ``~$`` owner file; for a Google Sheet, which has no folder of its own,
-it is ``gsheet-<key>.lock`` in the user's ``~/.cache/sheetsync/locks/`` (SPEC
-10.5).  Either is held with ``flock``, which the kernel releases when the
+it is ``gsheet-<key>.lock`` in the user's ``~/.cache/sheetsync/locks/`` (reference
+7.3).  Either is held with ``flock``, which the kernel releases when the
 process dies, so a crash never leaves a lock that blocks the next run.
 
 This module only locks; it never reads or writes the workbook or the sheet.

@@ -1,4 +1,8 @@
-"""Terminal and JSON output of a run (SPEC 2, 6.4)."""
+"""Terminal and JSON output of a run (reference 2, 6.4): the text each command prints, never printed here.
+
+cli.py prints what these functions return; this module never runs anything,
+reads a workbook or writes a file.
+"""
 
 from __future__ import annotations
 

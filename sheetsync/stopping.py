@@ -1,4 +1,4 @@
-"""SIGINT and SIGTERM stop a run cleanly (SPEC 10.5): where a signal interrupts, and where it only asks.
+"""SIGINT and SIGTERM stop a run cleanly (reference 9): where a signal interrupts, and where it only asks.
 
 The console script calls :func:`install`; ``cli`` called in-process (tests,
 another program) keeps Python's own handling.  Once installed, a signal

@@ -258,6 +258,6 @@ def _parsed(data: bytes) -> bytes:
 
 def use_fake(fake: FakeGmail, monkeypatch: Any, home: Path) -> None:
     """A clean fake, the client pointed at it, retries fast, no stray credentials from this machine."""
-    from sheetsync.gmail import ENDPOINT_ENV
+    from sheetsync.drafts.gmail import ENDPOINT_ENV
 
     fake_google.use_fake(fake, monkeypatch, home, ENDPOINT_ENV)

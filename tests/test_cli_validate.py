@@ -1,4 +1,4 @@
-"""`sheetsync validate` end to end (SPEC 2, 3, 5, 6.4, 9 "Bad input"): exit codes, output, config, bad files."""
+"""`sheetsync validate` end to end (reference 2, 3, 5, 6.4, 9 "Bad input"): exit codes, output, config, bad files."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def test_validate_never_changes_the_workbook(
 
 
 def test_json_shape(make_workbook: Callable[..., Path], run_cli: Callable[..., Result]) -> None:
-    """--json prints {as_of, rows, findings} and nothing else on stdout; each finding has the SPEC 5 keys."""
+    """--json prints {as_of, rows, findings} and nothing else on stdout; each finding has the reference 5 keys."""
     path = make_workbook(
         [clean(Budget="TBD"), clean(Prospect="Beta", Stage="Won", Email="b@beta.example"), [None] * 5, clean()]
     )
@@ -374,7 +374,7 @@ def test_pipeline_tab_matches_case_insensitively(tmp_path: Path, run_cli: Callab
     assert json.loads(result.stdout)["rows"] == 1
 
 
-# ---------------------------------------------------------------- bad input files (SPEC 9)
+# ---------------------------------------------------------------- bad input files (reference 9)
 
 
 def _xlsx_bytes(tmp_path: Path) -> bytes:

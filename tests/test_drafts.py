@@ -1,4 +1,4 @@
-"""Email drafts (SPEC 8): who is due, templates, message safety, files, manifest, mbox, CLI."""
+"""Email drafts (reference 8): who is due, templates, message safety, files, manifest, mbox, CLI."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def test_trial_offer_needs_a_stale_middle_or_late_deal(stage: str, stale: bool, 
     ],
 )
 def test_first_reason_wins(fields: dict[str, Any], stale: bool, expected: str) -> None:
-    """With several reasons true, SPEC 8.1's order decides, and there is one draft per row."""
+    """With several reasons true, reference 8.1's order decides, and there is one draft per row."""
     rows = [make_row(stage="Demo", **fields)]
     assert reasons(rows, stale={2} if stale else set()) == [(2, expected)]
 
@@ -214,6 +214,62 @@ def test_closed_unknown_and_do_not_contact_rows_are_never_due(fields: dict[str, 
     """Won, lost, do-not-contact and unknown-stage rows get no draft whatever their dates say."""
     rows = [make_row(next_follow_up=day(-1), info_requested=True, appointment=day(0), **fields)]
     assert reasons(rows, stale={2}) == []
+
+
+ON_HOLD_TOML = """
+[[stages]]
+name = "Lead"
+probability = 10
+group = "early"
+[[stages]]
+name = "On Hold"
+probability = 20
+group = "middle"
+[[stages]]
+name = "Closed Won"
+probability = 100
+group = "won"
+"""
+
+
+@pytest.mark.parametrize(
+    ("typed", "closed"),
+    [
+        ("On Hold", "Closed Won"),
+        ("On  Hold", "Closed  Won"),
+        ("on hold", "closed won"),
+        ("  ON   HOLD ", "  CLOSED   WON "),
+        ("On\u00a0Hold", "Closed\u00a0Won"),
+        ("On\tHold", "Closed\tWon"),
+    ],
+)
+def test_issue_12_a_stage_typed_with_extra_spaces_is_due(typed: str, closed: str) -> None:
+    """Issue 12: `On  Hold` typed with two spaces is the configured `On Hold` for drafts too (case and runs of
+    spaces ignored), as it already was for the rules and the figures; `Closed  Won` is still closed."""
+    import tomllib
+
+    from sheetsync.config import parse_config
+
+    cfg = parse_config(tomllib.loads(ON_HOLD_TOML), REPO / "sheetsync.toml")
+    assert reasons([make_row(stage=typed, next_follow_up=day(-1))], cfg) == [(2, "follow-up")]
+    assert reasons([make_row(stage=closed, next_follow_up=day(-1))], cfg) == []
+
+
+def test_issue_12_the_figures_and_the_drafts_count_the_same_rows(workbook: Path) -> None:
+    """Issue 12: a row whose stage has a double space was counted in the figures but never drafted; now
+    `sync --json` drafts exactly the open rows the figures count."""
+    (workbook.parent / "sheetsync.toml").write_text(ON_HOLD_TOML, encoding="utf-8")
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["Pipeline"]
+    for row, typed in zip(range(2, 5), ["On  Hold", "on hold", "Closed  Won"], strict=True):
+        ws.cell(row=row, column=6, value=typed)
+    ws.cell(row=4, column=3, value="bo@example.com")
+    wb.save(workbook)
+    result = invoke("sync", str(workbook), "--as-of", "2026-11-27", "--out", "out", "--json", "--dry-run")
+    data = json.loads(result.stdout)
+    counted = {s["stage"]: s["count"] for s in data["stages"]}
+    assert counted["On Hold"] == 2 and counted["Closed Won"] == 1
+    assert [(d["row"], d["status"]) for d in data["drafts"]] == [(2, "would-write"), (3, "would-write")]
 
 
 # ---------------------------------------------------------------- templates (8.2)
@@ -367,7 +423,7 @@ def test_context_variables_extras_and_empty_cells(tmp_path: Path) -> None:
     ],
 )
 def test_dotted_names_read_keys_and_attributes_as_jinja_does(source: str, expected: str) -> None:
-    """The quicker ``prospect.name`` on plain dicts (drafts._Environment.getattr) answers what Jinja answers."""
+    """The quicker ``prospect.name`` on plain dicts (drafts.render._Environment.getattr) answers what Jinja answers."""
     env = D.load_templates(config()).env
     ctx = {
         "p": {"name": "Acme", "items": "a column called Items", "row": 7},
@@ -512,7 +568,8 @@ def test_built_in_templates_load_from_the_installed_package(tmp_path: Path) -> N
     code = (
         "from sheetsync import drafts as D; from sheetsync.config import Config\n"
         "t = D.load_templates(Config())\n"
-        "print(D._builtin_root()); print(len(t.sets)); print(t.sets[('th', 'follow-up')].file)\n"
+        "from sheetsync.drafts import templates\n"
+        "print(templates._builtin_root()); print(len(t.sets)); print(t.sets[('th', 'follow-up')].file)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     done = subprocess.run(
@@ -787,7 +844,7 @@ def test_mbox_holds_every_draft_and_is_rewritten_whole(tmp_path: Path) -> None:
 
 
 def test_manifest_columns_bom_and_formula_safety(tmp_path: Path) -> None:
-    """drafts.csv: the SPEC columns, UTF-8 with BOM for Excel, and no cell that Excel would run as a formula."""
+    """drafts.csv: the reference 8.3 columns, UTF-8 with BOM for Excel, and no cell Excel would run as a formula."""
     out = tmp_path / "out"
     run([due_row(2, prospect='=HYPERLINK("http://x")'), due_row(3, language="th")], out)
     raw = (out / D.MANIFEST).read_bytes()
@@ -843,7 +900,7 @@ def test_an_out_path_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_summary_text_and_json_entries(tmp_path: Path) -> None:
-    """The terminal lines name the folder and every failure; JSON entries carry the SPEC 6.4 keys."""
+    """The terminal lines name the folder and every failure; JSON entries carry the reference 6.4 keys."""
     result = run([due_row(2), due_row(3, email=None), due_row(4, prospect="a\nb")], tmp_path / "out")
     text = result.summary_text()
     assert text.startswith(f"Drafts: 1 written to {tmp_path / 'out'}; 1 skipped")

@@ -1,4 +1,4 @@
-"""Big runs make their drafts in two processes (drafts._with_helper): same result as one.
+"""Big runs make their drafts in two processes (drafts.parallel.with_helper): same result as one.
 
 The threshold is lowered so a few dozen rows take the two-process path; every
 test compares it with the one-process path on the same rows: entries, files
@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sheetsync import drafts as D
-from sheetsync import parallel
 from sheetsync.config import Config, Drafts
+from sheetsync.drafts import parallel
 from sheetsync.model.reader import Row
 
 AS_OF = dt.date(2026, 11, 27)
@@ -61,12 +61,12 @@ def templates() -> D.Templates:
 
 
 def make(out: Path, templates: D.Templates, *, parallel: bool, **kw: Any) -> D.DraftsResult:
-    saved = D.PARALLEL_MIN
-    D.PARALLEL_MIN = 1 if parallel else 10**9
+    saved = D.parallel.PARALLEL_MIN
+    D.parallel.PARALLEL_MIN = 1 if parallel else 10**9
     try:
         return D.make_drafts(rows(), set(), Config(), AS_OF, out=out, templates=templates, **kw)
     finally:
-        D.PARALLEL_MIN = saved
+        D.parallel.PARALLEL_MIN = saved
 
 
 def count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -78,7 +78,7 @@ def count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         forks.append(1)
         return real_fork()
 
-    monkeypatch.setattr(D.os, "fork", counting_fork)
+    monkeypatch.setattr(D.parallel.os, "fork", counting_fork)
     return forks
 
 
@@ -107,7 +107,7 @@ def test_the_path_is_taken_when_a_second_cpu_is_there(
 ) -> None:
     forks = count_forks(monkeypatch)
     monkeypatch.setattr(parallel, "possible", lambda: True)
-    monkeypatch.setattr(D, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(D.parallel, "PARALLEL_MIN", 1)
     D.make_drafts(rows(), set(), Config(), AS_OF, out=tmp_path, templates=templates, dry_run=True)
     assert forks == [1]
 
@@ -143,7 +143,7 @@ def test_a_failing_child_is_made_up_for(
         raise RuntimeError("only the child packs outcomes for the pipe")
 
     monkeypatch.setattr(parallel, "possible", lambda: True)
-    monkeypatch.setattr(D, "_fields", broken)
+    monkeypatch.setattr(D.parallel, "_fields", broken)
     one = make(tmp_path / "one", templates, parallel=False)
     two = make(tmp_path / "two", templates, parallel=True)
     assert comparable(two, tmp_path / "two") == comparable(one, tmp_path / "one")
@@ -153,7 +153,7 @@ def test_a_failing_child_is_made_up_for(
 def test_progress_only_moves_forward(tmp_path: Path, templates: D.Templates, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[int, int]] = []
     monkeypatch.setattr(parallel, "possible", lambda: True)
-    monkeypatch.setattr(D, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(D.parallel, "PARALLEL_MIN", 1)
     D.make_drafts(
         rows(), set(), Config(), AS_OF, out=tmp_path, templates=templates, progress=lambda d, t: seen.append((d, t))
     )
@@ -180,7 +180,7 @@ def test_started_then_finished_is_make_drafts(
 ) -> None:
     """run.py starts the drafts (the helper renders) before the tabs, and finishes them after."""
     monkeypatch.setattr(parallel, "possible", lambda: True)
-    monkeypatch.setattr(D, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(D.parallel, "PARALLEL_MIN", 1)
     pending = D.start_drafts(rows(), set(), Config(), AS_OF, out=tmp_path / "two", templates=templates)
     assert pending.helper is not None
     assert not (tmp_path / "two").exists()  # nothing written before finish()
@@ -194,7 +194,7 @@ def test_cancelled_drafts_write_nothing_and_leave_no_process(
     tmp_path: Path, templates: D.Templates, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel, "possible", lambda: True)
-    monkeypatch.setattr(D, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(D.parallel, "PARALLEL_MIN", 1)
     pending = D.start_drafts(rows(), set(), Config(), AS_OF, out=tmp_path / "d", templates=templates)
     helper = pending.helper
     assert helper is not None and helper.pid is not None
@@ -213,7 +213,7 @@ def test_a_run_that_fails_before_its_drafts_writes_none(
 
     forks = count_forks(monkeypatch)
     monkeypatch.setattr(parallel, "possible", lambda: True)
-    monkeypatch.setattr(D, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(D.parallel, "PARALLEL_MIN", 1)
     monkeypatch.chdir(tmp_path)
     due_row = ["Acme", "Ann", "ann@acme.example", "Somchai", "Lead", "no", 45000, dt.date(2027, 1, 5)]
     due_row += [dt.date(2026, 11, 26), dt.date(2026, 11, 27), None, None, dt.date(2026, 11, 1)]
@@ -314,7 +314,7 @@ def run_both(rows: list[Row], config: Config, fmt: str, root: Path) -> tuple[D.D
     """The same drafts with SHEETSYNC_NO_FORK=1 (one process) and with the helper forced on (two)."""
     templates = D.load_templates(config)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(D, "PARALLEL_MIN", 1)
+        mp.setattr(D.parallel, "PARALLEL_MIN", 1)
         mp.setenv(parallel.NO_FORK_ENV, "1")
         forks = count_forks(mp)
         one = D.make_drafts(rows, set(), config, AS_OF, out=root / "one", fmt=fmt, templates=templates)
@@ -329,7 +329,7 @@ def run_both(rows: list[Row], config: Config, fmt: str, root: Path) -> tuple[D.D
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(rows=ADVERSARIAL_ROWS, fmt=st.sampled_from(D.FORMATS))
 def test_property_the_helper_changes_nothing(fragile_config: Config, rows: list[Row], fmt: str) -> None:
-    """Issue 11 (SPEC 9): on adversarial rows — Thai and RTL text, control characters, 5,000-character cells,
+    """Issue 11 (reference 9): on adversarial rows — Thai and RTL text, control characters, 5,000-character cells,
     bad and non-ASCII emails, header injection in cells, a template failing for some rows — the forked
     two-process path gives exactly the one-process path's entries, manifest, .eml and mbox bytes."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -364,7 +364,7 @@ def test_a_helper_stopped_on_its_own_is_made_up_for(
     import signal
 
     monkeypatch.setattr(parallel, "possible", lambda: True)
-    monkeypatch.setattr(D, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(D.parallel, "PARALLEL_MIN", 1)
     pending = D.start_drafts(rows(), set(), Config(), AS_OF, out=tmp_path / "two", templates=templates)
     assert pending.helper is not None and pending.helper.pid is not None
     os.kill(pending.helper.pid, signal.SIGTERM)

@@ -37,7 +37,7 @@ from conftest import HEADERS, SHEETSYNC, same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheetsync import drafts, rules
+from sheetsync import drafts, rules, speed
 from sheetsync.config import Config
 from sheetsync.model import fields as model_fields
 from sheetsync.model import parse as model_parse
@@ -140,7 +140,9 @@ def test_currency_pattern_removes_what_it_removed(text: str) -> None:
 
 def old_slugify(text: str, max_bytes: int) -> str:
     """drafts.slugify before issue 11: it dropped one character at a time, encoding the rest each time."""
-    slug = drafts._DASHES.sub("-", unicodedata.normalize("NFC", text).translate(drafts._SLUG_CHARS)).strip("-")
+    slug = drafts.output._DASHES.sub(
+        "-", unicodedata.normalize("NFC", text).translate(drafts.output._SLUG_CHARS)
+    ).strip("-")
     if len(slug.encode("utf-8")) > max_bytes:
         while len(slug.encode("utf-8")) > max_bytes:
             slug = slug[:-1]
@@ -149,18 +151,18 @@ def old_slugify(text: str, max_bytes: int) -> str:
         slug = slug.rstrip("-")
     if not slug:
         return "prospect"
-    return f"{slug}-1" if slug in drafts._RESERVED else slug
+    return f"{slug}-1" if slug in drafts.output._RESERVED else slug
 
 
 def old_first_name(value: str) -> str:
     """drafts.first_name_filter before issue 11: it copied the list of words once per title it dropped."""
     words = value.split()
-    while len(words) > 1 and words[0].rstrip(".").casefold() in drafts._HONORIFICS:
+    while len(words) > 1 and words[0].rstrip(".").casefold() in drafts.filters._HONORIFICS:
         words = words[1:]
     if not words:
         return ""
     first = words[0]
-    for title in drafts._THAI_TITLES:
+    for title in drafts.filters._THAI_TITLES:
         if first.startswith(title) and len(first) > len(title):
             return first[len(title) :]
     return first
@@ -183,7 +185,7 @@ def test_slugs_first_names_and_stage_hints_are_what_they_were(text: str, max_byt
     difflib indexed a whole 32,767-character stage to find it matches nothing.
     """
     assert drafts.slugify.__wrapped__(text, max_bytes) == old_slugify(text, max_bytes)
-    assert drafts.first_name_filter(text) == old_first_name(text)
+    assert drafts.filters.first_name_filter(text) == old_first_name(text)
     names = [s.name for s in Config().stages]
     for word in (text, text * 7):
         assert rules._close_match(word, names) == next(
@@ -433,12 +435,12 @@ def test_chunked_row_reader_reads_what_a_row_by_row_reading_gives(
 @settings(max_examples=300, deadline=None)
 @given(sheets(), st.sampled_from([1, 7, 512]))
 def test_reader_switched_to_its_plain_path_reads_the_same_rows(table: list[tuple[int, list[Any]]], chunk: int) -> None:
-    """Issue 12: SHEETSYNC_NO_FAST_PATHS=1 makes read_rows take the plain path, which gives the fast path's rows."""
+    """Issue 12: SHEETSYNC_PLAIN=reader makes read_rows take the plain path, which gives the fast path's rows."""
     config = Config()
     with mock.patch.object(model_reader, "_CHUNK", chunk):
         _layout, fast = model_reader.read_rows("Pipeline", iter(table), config)
-    with mock.patch.dict(os.environ, {model_reader.NO_FAST_PATHS_ENV: "1"}):
-        assert not model_reader.fast_paths()
+    with mock.patch.dict(os.environ, {speed.PLAIN_ENV: "reader"}):
+        assert speed.plain("reader")
         _layout, plain = model_reader.read_rows("Pipeline", iter(table), config)
     assert [r.row for r in fast] == [r.row for r in plain]
     for got, want in zip(fast, plain, strict=True):
@@ -453,7 +455,7 @@ def test_sync_without_fast_paths_gives_the_same_result(tmp_path: Path) -> None:
     book.write_bytes(sample.read_bytes())
     args = ("sync", str(book), "--as-of", AS_OF, "--dry-run", "--json")
     fast = run_cli(*args, cwd=tmp_path)
-    with mock.patch.dict(os.environ, {model_reader.NO_FAST_PATHS_ENV: "1"}):
+    with mock.patch.dict(os.environ, {speed.PLAIN_ENV: "reader,scan"}):
         plain = run_cli(*args, cwd=tmp_path)
     assert fast.returncode == plain.returncode == 1, fast.stderr
     assert json.loads(fast.stdout)["rows"] == 40

@@ -1,4 +1,4 @@
-"""Crashes and failed writes (SPEC 7.2): a real `sheetsync sync` killed with SIGKILL at many moments, a full
+"""Crashes and failed writes (reference 7.2): a real `sheetsync sync` killed with SIGKILL at many moments, a full
 disk, and a folder where nothing can be created.
 
 The kill test drives the installed console script on a 20,000-row workbook from

@@ -22,8 +22,8 @@ from fake_gmail import SCOPE, FakeGmail, quota_body, use_fake
 from fake_google import ServiceAccount, closed_port, make_authorized_user, make_service_account
 
 from sheetsync.drafts import build_message
+from sheetsync.drafts.gmail import ENDPOINT_ENV, QUOTA_UNITS, Gmail, MailboxError, open_gmail
 from sheetsync.errors import RemoteError, SheetsyncError, UsageError
-from sheetsync.gmail import ENDPOINT_ENV, QUOTA_UNITS, Gmail, MailboxError, open_gmail
 from sheetsync.google.http import TIMEOUT_ENV
 
 SA_EMAIL = "sheetsync-drafts@sales-ops-123.iam.gserviceaccount.com"

@@ -1,4 +1,4 @@
-"""A run never outlives itself (SPEC 10.5, issue 11): kills, stops, leftovers — with real processes and signals.
+"""A run never outlives itself (reference 9, issue 11): kills, stops, leftovers — with real processes and signals.
 
 The runs are the installed console script on a workbook with 600 due rows
 and a user template that does real work for each draft (a few milliseconds),
@@ -300,7 +300,7 @@ def dead_pid() -> int:
 def test_the_next_run_removes_temporary_files_of_killed_runs_only(
     folder: Path, reaped: list[subprocess.Popen[Any]]
 ) -> None:
-    """Issue 11 (SPEC 10.5): a dead run's temp file in the drafts folder is removed by the next run; a live
+    """Issue 11 (reference 9): a dead run's temp file in the drafts folder is removed by the next run; a live
     run's, another machine's, the lock file and files that only look similar are kept."""
     drafts = folder / "drafts"
     drafts.mkdir()

@@ -1,4 +1,4 @@
-"""Output to a full disk or a closed pipe (SPEC 10.5, issue 11): one line on stderr and exit 2, never a traceback.
+"""Output to a full disk or a closed pipe (reference 9, issue 11): one line on stderr and exit 2, never a traceback.
 
 Real processes (the console script) with stdout on ``/dev/full`` (every write
 fails with ENOSPC) or on a pipe whose reading end is already closed (EPIPE,

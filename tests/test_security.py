@@ -1,4 +1,4 @@
-"""What a hostile or careless sheet can't do through `sheetsync sync` (SPEC 7.2, 7.3, 8.2, 8.3).
+"""What a hostile or careless sheet can't do through `sheetsync sync` (reference 7.2, 7.3, 8.2, 8.3).
 
 - Text that starts like a formula (``=``, ``+``, ``-``, ``@``) is written as text in every tab,
   in Excel (inline strings, no ``<f>``) and in Google Sheets (``stringValue``, never a formula).

@@ -1,4 +1,4 @@
-"""`sheetsync sync` end to end (SPEC 2, 7, 8.3): tabs, drafts and manifest, --json, output rules, --log-file,
+"""`sheetsync sync` end to end (reference 2, 7, 8.3): tabs, drafts and manifest, --json, output rules, --log-file,
 --dry-run, reruns, and the run lock between two syncs of one workbook.
 
 Every test works on a copy of ``sample_workbooks/pipeline.xlsx`` (or a tiny clean

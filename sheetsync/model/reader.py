@@ -6,41 +6,32 @@ Two ways to read the rows, which give the same rows (tests/test_fast_paths.py
 proves it on adversarial tables): the plain path, one cell at a time through
 the parser, and the fast path this module uses by default, a chunk of rows
 at a time, column by column, with a memo of values already seen and one
-regex over a whole chunk of an email column.  ``SHEETSYNC_NO_FAST_PATHS=1``
-switches the fast path off.  Nothing here opens a file or knows a backend.
+regex over a whole chunk of an email column.  ``SHEETSYNC_PLAIN=reader``
+(see :mod:`sheetsync.speed`) switches the fast path off.  Nothing here opens a file or knows a backend.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
+from .. import speed
 from ..config import Config
 from ..errors import SourceError
 from .fields import FIELD_SPECS, FIELDS, Layout, map_headers
 from .parse import CONTROL, Parsed, Parser
 from .values import EXCEL_TEXT_LIMIT, CellError, Value, address_pattern, is_blank
 
-#: Set to 1 to read rows the plain way (and scan sheets without their shortcuts): a check
-#: that a speed trick is not what changed a result.
-NO_FAST_PATHS_ENV = "SHEETSYNC_NO_FAST_PATHS"
-
 # Lines that are each empty or one clean address (no control characters): a whole chunk of
 # an email column in one match.  Each line can match in one way only and nothing is given
 # back, so a bad line fails in time linear in the chunk instead of making the engine retry
 # every earlier line.
 _PLAIN_EMAIL_LINES = re.compile("(?:{0})?+(?:\n(?:{0})?+)*+".format(address_pattern(r"\x00-\x1f\x7f")))
-
-
-def fast_paths() -> bool:
-    """Whether the speed tricks are on (they are unless ``SHEETSYNC_NO_FAST_PATHS=1``)."""
-    return os.environ.get(NO_FAST_PATHS_ENV, "") in ("", "0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +106,7 @@ def read_rows(tab: str, rows: Iterable[tuple[int, list[Value]]], config: Config)
             break
     else:
         raise SourceError(f"the {tab} tab is empty — put the header row (Prospect, Stage, …) on top")
-    return layout, list((_rows if fast_paths() else _plain_rows)(layout, it, config))
+    return layout, list((_plain_rows if speed.plain("reader") else _rows)(layout, it, config))
 
 
 def _plain_rows(layout: Layout, it: Iterator[tuple[int, list[Value]]], config: Config) -> Iterator[Row]:

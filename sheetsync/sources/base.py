@@ -37,6 +37,14 @@ class Book(Protocol):
         """Rows of the tab whose title is exactly ``title`` (as listed by ``titles``)."""
         ...
 
+    def check_writable(self) -> None:
+        """Raise ``SourceError`` (exit 2) now when ``write`` can't work for this source's format.
+
+        A run calls it before any work, so a workbook that can only be read
+        is refused at once, not after reading and checking every row.
+        """
+        ...
+
     def write(self, grids: Sequence[Grid]) -> list[str]:
         """Create or replace each grid's tab (matched case-insensitively), atomically; return warnings.
 

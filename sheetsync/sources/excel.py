@@ -16,10 +16,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from .. import speed
 from ..background import Background
 from ..errors import SourceError
 from ..grid import Grid
-from ..model.reader import fast_paths
 from ..model.values import CellError, Value, col_index
 from .fingerprint import Fingerprint, snapshot
 from .ooxml.workbook import MACRO_SHEET_TYPES, read_workbook, sheet_member
@@ -118,12 +118,15 @@ class ExcelBook:
             errors = {}
         return _iter(it, start_col, merged, errors, title, self.path)
 
-    def write(self, grids: Sequence[Grid]) -> list[str]:
+    def check_writable(self) -> None:
         if not self.writable:
             raise SourceError(
                 f"{self.path}: write-back needs an .xlsx or .xlsm workbook ({self.path.suffix} can only be read)"
                 " — save it as .xlsx, or use --dry-run to see the results without writing"
             )
+
+    def write(self, grids: Sequence[Grid]) -> list[str]:
+        self.check_writable()
         from .ooxml.write import write_tabs  # imported already, in the error scan's thread
 
         return write_tabs(self.path, grids, expected=self._fingerprint)
@@ -152,7 +155,7 @@ class ExcelBook:
                 data = zf.read(member.name)
         except (SourceError, ValueError, zipfile.BadZipFile, KeyError, OSError):
             return {}  # a package python-calamine could open but this can't: no error cells to add
-        return (_scan_errors_fast if fast_paths() else _scan_errors)(data)
+        return (_scan_errors if speed.plain("scan") else _scan_errors_fast)(data)
 
 
 def _scan_errors(xml: bytes) -> dict[int, dict[int, CellError]]:

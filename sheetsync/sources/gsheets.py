@@ -290,6 +290,9 @@ class GoogleBook:
 
     # --- writing ---------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Every Google Sheet has a writable format; a missing permission is reported by ``write``."""
+
     def write(self, grids: Sequence[Grid]) -> list[str]:
         """Write every grid in one ``batchUpdate``: add missing tabs, size, fill, clear the rest.
 

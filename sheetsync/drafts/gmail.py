@@ -1,4 +1,4 @@
-"""Gmail drafts: put each rendered draft into its sender's Gmail Drafts, once (SPEC 10.4).
+"""Gmail drafts: put each rendered draft into its sender's Gmail Drafts, once (reference 8.3).
 
 Two ways in.  A service account with domain-wide delegation acts for each
 sender's mailbox in turn (its key asks for a token per mailbox, ``sub`` = the
@@ -13,8 +13,10 @@ create whose answer may have been lost (timeout, dropped connection, 5xx) is
 followed by a search for our own Message-ID before any second create, so a
 retry can't make a duplicate.
 
-Retries and timeouts are SPEC 7.3's, shared with the Sheets backend
-(``google.http``).  This module never sends mail, never reads or
+from ..errors import RemoteError
+from ..google import http as google_http
+from ..google.credentials import GoogleApi, Identity, load_identity
+from ..google.http import Budget, RetryPolicy
 changes a draft other than by an id we were given or our own Message-ID, and
 never puts a token, a key or a line of a message into an error or a log
 line.  google-auth is imported inside functions.
@@ -34,10 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import RemoteError
-from .google import http as google_http
-from .google.credentials import GoogleApi, Identity, load_identity
-from .google.http import Budget, RetryPolicy
+from ..errors import RemoteError
+from ..google import http as google_http
+from ..google.credentials import GoogleApi, Identity, load_identity
+from ..google.http import Budget, RetryPolicy
 
 if TYPE_CHECKING:
     import requests
@@ -108,7 +110,7 @@ def resolve_endpoint(endpoint: str | None) -> str:
 
 
 def open_gmail(credentials: Path | None, endpoint: str | None) -> Gmail:
-    """A Gmail client for the credentials resolved as for Sheets (SPEC 7.3); no request is sent yet."""
+    """A Gmail client for the credentials resolved as for Sheets (reference 7.3); no request is sent yet."""
     return Gmail(load_identity(credentials, GMAIL), resolve_endpoint(endpoint), RetryPolicy.from_env())
 
 
