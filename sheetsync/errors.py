@@ -1,4 +1,4 @@
-"""One exception hierarchy; each class carries the exit code of SPEC section 2.
+"""One exception hierarchy; each class carries the exit code of reference section 2.
 
 The CLI turns any ``SheetsyncError``, and a run ``Stopped`` by a signal, into
 ``Error: <message>`` on stderr and exits with ``exit_code``; nothing else in
@@ -50,11 +50,11 @@ class WriteRefused(SheetsyncError):
 
 
 class OutputError(UsageError):
-    """stdout or stderr can't be written: a full disk, or a closed pipe (exit 2, SPEC 10.5)."""
+    """stdout or stderr can't be written: a full disk, or a closed pipe (exit 2, reference 9)."""
 
 
 class Stopped(BaseException):
-    """SIGINT or SIGTERM asked the run to stop (exit 130 / 143, SPEC 10.5).
+    """SIGINT or SIGTERM asked the run to stop (exit 130 / 143, reference 2 and 9).
 
     Not a ``SheetsyncError`` and not even an ``Exception``: no ``except
     Exception`` on the way up may swallow it.  Code that stops cleanly on it
