@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import MAX_PREC, ROUND_HALF_UP, Decimal, localcontext
 
-from .config import Config, Stage
+from .config import Config, StageLookup
 from .model.quotas import Quotas
 from .model.reader import Row
 from .rules import Checked
@@ -160,18 +160,6 @@ class Figures:
         }
 
 
-class _StageLookup(dict[str, Stage]):
-    """Stage by the name as typed in the sheet (case and spacing ignored), memoized per spelling."""
-
-    def __init__(self, stages: Sequence[Stage]) -> None:
-        super().__init__()
-        self.by_key = {" ".join(s.name.split()).casefold(): s for s in stages}
-
-    def __missing__(self, name: str) -> Stage:
-        stage = self[name] = self.by_key[" ".join(name.split()).casefold()]
-        return stage
-
-
 def _buckets(rows: Sequence[Row], excluded: set[int]) -> dict[tuple[str, str | None], list[Row]]:
     """The included rows by (stage, owner) as typed, in order of first appearance.
 
@@ -217,7 +205,7 @@ def compute(
     quotas: Quotas | None = None,
 ) -> Figures:
     start, end = period_bounds(as_of, config.period, config.fiscal_year_start_month)
-    stage_of = _StageLookup(config.stages)
+    stage_of = StageLookup(config)
     lines = {s.name: StageLine(s.name, s.probability) for s in config.stages}
     owners: dict[str, OwnerLine] = {}
 
@@ -247,6 +235,7 @@ def compute(
         exact.prec = MAX_PREC  # sums and products of amounts never round, so their order can't matter
         for (stage_name, owner_name), bucket in _buckets(rows, checked.excluded).items():
             stage = stage_of[stage_name]
+            assert stage is not None, stage_name  # the rules exclude rows whose stage isn't configured
             group = stage.group
             n = len(bucket)
             included += n

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .config import Config, Stage
+from .config import Config, Stage, stage_key
 from .model.fields import Layout
 from .model.quotas import Quotas
 from .model.reader import Row
@@ -113,7 +113,7 @@ class _Checker:
         for i, s in enumerate(config.stages):
             is_open = s.is_open
             budget = i >= qualified_from and (is_open or s.group == "won")
-            self.plans[_norm(s.name)] = _Plan(
+            self.plans[stage_key(s.name)] = _Plan(
                 s,
                 is_open,
                 is_open and i >= dm_from,
@@ -215,7 +215,7 @@ class _Checker:
             return None
         plan = self.plan_cache.get(row.stage)
         if plan is None:
-            plan = self.plans.get(_norm(row.stage))
+            plan = self.plans.get(stage_key(row.stage))
             if plan is not None:
                 self.plan_cache[row.stage] = plan
         if plan is None:
