@@ -567,27 +567,70 @@ def test_full_disk_leaves_the_original_and_no_temp_file(tmp_path: Path, small_fi
     assert leftovers(tmp_path) == []
 
 
-def test_unwritable_folder_is_refused(tmp_path: Path) -> None:
-    """A folder we may not create files in is exit 4 with the workbook untouched."""
-    folder = tmp_path / "readonly"
-    folder.mkdir()
-    path = rich_workbook(folder / "pipeline.xlsx")
-    before = path.read_bytes()
-    folder.chmod(0o555)
-    try:
-        probe = folder / "probe"
+def _as_unprivileged(fn: Any) -> str:
+    """``fn()`` in a forked child that has dropped root's rights (uid/gid 65534); what it raised, or "".
+
+    Root may create files in a folder whose mode forbids it, so as root a
+    read-only folder proves nothing; the child runs as a user the mode applies to.
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        os.close(read)
+        outcome = ""
         try:
-            probe.touch()
-        except PermissionError:
-            pass
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            fn()
+        except BaseException as exc:
+            outcome = f"{type(exc).__name__}: {exc}"
+        os.write(write, outcome.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        outcome = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return outcome
+
+
+def test_unwritable_folder_is_refused(tmp_path: Path) -> None:
+    """A folder we may not create files in is exit 4 with the workbook untouched (as root too, with rights dropped)."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="sheetsync-readonly-"))  # world-traversable, unlike tmp_path, for the child
+    try:
+        base.chmod(0o755)
+        folder = base / "readonly"
+        folder.mkdir()
+        path = rich_workbook(folder / "pipeline.xlsx")
+        path.chmod(0o644)
+        before = path.read_bytes()
+        listing = sorted(os.listdir(folder))
+        folder.chmod(0o555)
+        grids = sample_grids()
+
+        def write() -> None:
+            write_tabs(path, grids, expected=None)
+
+        if os.geteuid() == 0:
+            # The same write into a folder we may write, first: the child can't import what the
+            # write needs (the interpreter's own files are root's), so the parent imports it.
+            warm = tmp_path / "warm.xlsx"
+            warm.write_bytes(before)
+            write_tabs(warm, grids, expected=None)
+            outcome = _as_unprivileged(write)
+            assert outcome.startswith("WriteRefused") and "could not write" in outcome, outcome
         else:
-            probe.unlink()
-            pytest.skip("this user can write into a read-only folder (root); see the RLIMIT_FSIZE test")
-        with pytest.raises(WriteRefused, match="could not write"):
-            write_tabs(path, sample_grids(), expected=None)
+            with pytest.raises(WriteRefused, match="could not write"):
+                write()
         assert path.read_bytes() == before
+        assert sorted(os.listdir(folder)) == listing  # no temporary file left either
     finally:
         folder.chmod(0o755)
+        import shutil
+
+        shutil.rmtree(base)
 
 
 def test_symlinked_workbook_stays_a_symlink(rich: Path, tmp_path: Path) -> None:
