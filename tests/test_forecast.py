@@ -76,8 +76,10 @@ def test_december_as_of_rolls_the_strip_into_the_next_year() -> None:
 
 def test_overdue_deals_count_in_the_first_month() -> None:
     """Deals whose expected close is before as-of, this month or months ago, are in the first month."""
-    r = run([sure(1, D(2026, 11, 26)), sure(10, D(2026, 6, 1)), sure(100, D(2025, 12, 31)), sure(1000, AS_OF)])
-    assert months(r)[0] == ("2026-11", 4, Decimal(1111))  # 1 + 10 + 100 + 1,000
+    rows = [sure(1, D(2026, 11, 26)), sure(10, D(2026, 6, 1)), sure(100, D(2025, 12, 31)), sure(1000, AS_OF)]
+    r = run([*rows, sure(10000, D(2026, 10, 31))])
+    assert months(r)[0] == ("2026-11", 5, Decimal(11111))  # 1 + 10 + 100 + 1,000 + 10,000
+    assert sum(n for _m, n, _x in months(r)) == 5  # and in no other month
 
 
 def test_deals_past_the_last_month_are_left_out_until_the_strip_is_longer() -> None:
