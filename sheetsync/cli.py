@@ -122,7 +122,7 @@ def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = Fa
         for line in problem_lines(result):
             click.echo(line, err=True)
     else:
-        click.echo(run_text(result, command, _famine_style if sys.stdout.isatty() else str))
+        click.echo(run_text(result, command, _famine_style if sys.stdout.isatty() else None))
     ctx.obj["result"] = result
     code = result.exit_code
     _log_success(ctx, command, result)

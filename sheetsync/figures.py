@@ -494,7 +494,7 @@ def _forecast_and_advise(f: Figures, seen: Sequence[_Seen], checked: Checked, co
     team_deals = [sum([t.deals[k] for t in tallies.values()]) for k in range(months)]
     f.forecast = _months(team_deals, team_expected, f.as_of, f.quota, config)
     g = f.group_counts
-    team = _Basis(
+    team = Basis(
         early=g.get("early", 0),
         middle=g.get("middle", 0),
         late=g.get("late", 0),
@@ -513,7 +513,7 @@ def _forecast_and_advise(f: Figures, seen: Sequence[_Seen], checked: Checked, co
     for o in f.owners:
         t = tallies.get(o.owner, nothing)
         o.forecast = _months(t.deals, t.expected, f.as_of, o.quota, config)
-        mine = _Basis(
+        mine = Basis(
             early=t.groups["early"],
             middle=t.groups["middle"],
             late=t.groups["late"],
@@ -531,7 +531,7 @@ def _forecast_and_advise(f: Figures, seen: Sequence[_Seen], checked: Checked, co
 
 
 @dataclass(frozen=True, slots=True)
-class _Basis:
+class Basis:
     """What the diagnosis reads (reference 6.2), for the team or for one owner."""
 
     early: int  # open rows by stage group
@@ -588,7 +588,7 @@ _WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def diagnose(b: _Basis, config: Config, *, you: bool = False) -> list[Advice]:
+def diagnose(b: Basis, config: Config, *, you: bool = False) -> list[Advice]:
     """The advice codes of reference 6.2 that hold for ``b``, in order; worded to the team, or to the owner."""
     d = config.diagnosis
     out: list[Advice] = []

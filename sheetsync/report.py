@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .figures import FAMINE, Figures, ForecastMonth, OwnerLine
+from .figures import FAMINE, Figures, ForecastMonth, OwnerLine, cents
 from .rules import Finding
 from .run import Result
 
@@ -21,12 +21,8 @@ TOP_FINDINGS = 20
 BAR_WIDTH = 24  # the forecast strip's bars
 FAMINE_MARK = "famine ◀"
 
-#: What makes a famine month stand out: click.style on a terminal, given by cli.py; nothing in a pipe.
-Highlight = Callable[[str], str]
-
-
-def _plain(text: str) -> str:
-    return text
+#: What makes a famine month stand out on a terminal (cli.py passes click.style); None in a pipe.
+Highlight = Callable[[str], str] | None
 
 
 def as_json(result: Result, command: str) -> str:
@@ -94,7 +90,7 @@ def _finding_line(f: Finding) -> str:
     return f"  {f.cell:<14} {f.severity:<7} {f.rule}:{who} — {f.message}"
 
 
-def figures_text(f: Figures, highlight: Highlight = _plain) -> str:
+def figures_text(f: Figures, highlight: Highlight = None) -> str:
     c = f.currency
     lines = [
         f"Period {f.period_start.isoformat()} … {f.period_end.isoformat()} (as of {f.as_of.isoformat()})",
@@ -146,7 +142,7 @@ def figures_text(f: Figures, highlight: Highlight = _plain) -> str:
     return "\n".join(lines)
 
 
-def forecast_lines(months: Sequence[ForecastMonth], highlight: Highlight = _plain) -> list[str]:
+def forecast_lines(months: Sequence[ForecastMonth], highlight: Highlight = None) -> list[str]:
     """The feast-or-famine strip: a line per month with the expected amount, the target, a bar and the status.
 
     The bar is the expected amount, to one scale for the whole strip (the
@@ -154,6 +150,7 @@ def forecast_lines(months: Sequence[ForecastMonth], highlight: Highlight = _plai
     """
     scale = max([m.expected for m in months] + [m.target for m in months if m.target is not None], default=0)
     lines = [f"  {'Month':<9}{'Deals':>6}{'Expected':>18}{'Target':>18}"]
+    famine = highlight(FAMINE_MARK) if highlight else FAMINE_MARK
     for m in months:
         filled = min(BAR_WIDTH, round(BAR_WIDTH * m.expected / scale)) if scale else 0
         bar = ["█"] * filled + [" "] * (BAR_WIDTH - filled)
@@ -161,9 +158,9 @@ def forecast_lines(months: Sequence[ForecastMonth], highlight: Highlight = _plai
             tick = min(BAR_WIDTH - 1, round(BAR_WIDTH * m.target / scale))
             if tick >= filled:
                 bar[tick] = "│"
-        target = "–" if m.target is None else f"{m.target:,.2f}"
-        status = highlight(FAMINE_MARK) if m.status == FAMINE else m.status or "–"
-        lines.append(f"  {m.month:<9}{m.deals:>6}{m.expected:>18,.2f}{target:>18}  {''.join(bar)}  {status}")
+        target = "–" if m.target is None else f"{cents(m.target):,.2f}"
+        status = famine if m.status == FAMINE else m.status or "–"
+        lines.append(f"  {m.month:<9}{m.deals:>6}{cents(m.expected):>18,.2f}{target:>18}  {''.join(bar)}  {status}")
     return lines
 
 
@@ -182,7 +179,7 @@ def _owner_lines(o: OwnerLine, currency: str, highlight: Highlight) -> list[str]
     return lines
 
 
-def run_text(result: Result, command: str, highlight: Highlight = _plain) -> str:
+def run_text(result: Result, command: str, highlight: Highlight = None) -> str:
     parts: list[str] = []
     if result.figures is not None:
         parts.append(figures_text(result.figures, highlight))

@@ -26,6 +26,8 @@ from test_sync import run_on_terminal
 
 from sheetsync.config import Forecast, parse_config
 from sheetsync.errors import ConfigError
+from sheetsync.figures import ForecastMonth
+from sheetsync.report import forecast_lines
 
 Q = {"quota": {"amount": 3000}}  # a quarter's quota: a target of 1,000 a month
 
@@ -493,6 +495,20 @@ def test_each_owner_gets_a_strip_and_advice_under_their_name(sample: Path, run_c
         < at
         < lines.index("Somchai (quota THB 1,200,000.00, coverage 1.4×)")
     )
+
+
+def test_the_strip_rounds_half_up_and_marks_only_famine() -> None:
+    """Amounts in the strip are rounded half-up to the cent; only a famine month gets the marker and the highlight."""
+    strip = [
+        ForecastMonth("2026-11", 1, Decimal("0.125"), Decimal("1000.005"), "famine"),
+        ForecastMonth("2026-12", 2, Decimal("2.675"), Decimal("1000.005"), "steady"),
+    ]
+    plain = forecast_lines(strip)
+    bar = " " * 23 + "│"  # the target is the scale: its tick is the bar's last place
+    assert plain[1] == f"  2026-11       1              0.13          1,000.01  {bar}  famine ◀"
+    assert plain[2] == f"  2026-12       2              2.68          1,000.01  {bar}  steady"
+    loud = forecast_lines(strip, lambda text: f"<{text}>")
+    assert loud[1].endswith("<famine ◀>") and loud[2] == plain[2]
 
 
 def test_without_a_quota_the_strip_shows_dashes(
