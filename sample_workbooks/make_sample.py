@@ -54,7 +54,8 @@ date-time, ``yyyy-mm-dd hh:mm``); Decision Maker is yes/no text, Thai ``ใช�
 Thai rows; row 25's Probability is the fraction 0.5 (50%), row 30's is 80.
 Won rows closed in the quarter: 2, 10, 32, 37 (645,000 THB); row 26 closed
 2026-09-18 (previous quarter); row 17 has no Closed On.  Lost: rows 20, 29, 34, 41.
-With the Quotas tab (3,000,000) the diagnosis should read thin-coverage and stalled.
+With the Quotas tab (3,000,000) the diagnosis should read thin-coverage, stalled and
+famine-ahead (2027-01 expects 133,000 against a monthly target of 1,000,000).
 """
 
 from __future__ import annotations

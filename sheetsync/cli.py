@@ -91,6 +91,11 @@ def _config(ctx: click.Context) -> Config:
     return load_config(path)
 
 
+def _famine_style(text: str) -> str:
+    """Famine months in the forecast strip, in red on a terminal (never in a pipe or --json)."""
+    return click.style(text, fg="red", bold=True)
+
+
 def _as_of(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
 
@@ -117,7 +122,7 @@ def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = Fa
         for line in problem_lines(result):
             click.echo(line, err=True)
     else:
-        click.echo(run_text(result, command))
+        click.echo(run_text(result, command, _famine_style if sys.stdout.isatty() else None))
     ctx.obj["result"] = result
     code = result.exit_code
     _log_success(ctx, command, result)

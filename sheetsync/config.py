@@ -118,6 +118,15 @@ class Diagnosis:
 
 
 @dataclass(frozen=True, slots=True)
+class Forecast:
+    """``[forecast]``: the months of the feast-or-famine strip and where famine and feast begin (reference 6.1)."""
+
+    months: int = 6
+    famine_share: float = 0.5  # a month under this share of the monthly target is famine
+    feast_share: float = 2.0  # a month over this share of it is feast
+
+
+@dataclass(frozen=True, slots=True)
 class Drafts:
     out: Path = Path("drafts")
     format: str = "eml"
@@ -153,6 +162,7 @@ class Config:
     decision_maker_from_stage: str = "Appointment"
     qualified_from_stage: str = "Qualified"
     diagnosis: Diagnosis = field(default_factory=Diagnosis)
+    forecast: Forecast = field(default_factory=Forecast)
     drafts: Drafts = field(default_factory=Drafts)
     google: Google = field(default_factory=Google)
 
@@ -208,7 +218,19 @@ def load_config(path: Path | None) -> Config:
     return parse_config(data, path)
 
 
-_TOP = ("source", "tabs", "pipeline", "columns", "quota", "stages", "rules", "diagnosis", "drafts", "google")
+_TOP = (
+    "source",
+    "tabs",
+    "pipeline",
+    "columns",
+    "quota",
+    "stages",
+    "rules",
+    "diagnosis",
+    "forecast",
+    "drafts",
+    "google",
+)
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
@@ -309,6 +331,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         else:
             dkw[key] = c.number(f"diagnosis.{key}", value, minimum=0)
     kw["diagnosis"] = Diagnosis(**dkw)
+    kw["forecast"] = c.forecast(c.table("forecast", data.get("forecast", {})))
 
     drafts = c.table("drafts", data.get("drafts", {}))
     c.known("drafts", drafts, ("out", "format", "from", "templates", "reminder_days", "post_meeting_days"))
@@ -423,6 +446,19 @@ class _Checker:
         if value < minimum:
             raise self.fail(key, f"expected a number ≥ {minimum:g}, got {value}")
         return float(value)
+
+    def forecast(self, table: Mapping[str, Any]) -> Forecast:
+        self.known("forecast", table, Forecast.__dataclass_fields__)
+        default = Forecast()
+        months = self.integer("forecast.months", table.get("months", default.months), 1, 24)
+        famine = self.number("forecast.famine_share", table.get("famine_share", default.famine_share), minimum=0)
+        feast = self.number("forecast.feast_share", table.get("feast_share", default.feast_share), minimum=0)
+        if famine >= feast:
+            key = "forecast.famine_share" if "famine_share" in table else "forecast.feast_share"
+            raise self.fail(
+                key, f"famine_share ({famine:g}) must be below feast_share ({feast:g}) — a month can't be both"
+            )
+        return Forecast(months, famine, feast)
 
     def stages(self, value: Any) -> tuple[Stage, ...]:
         if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):

@@ -1,19 +1,21 @@
-"""Rows → figures and diagnosis (reference 6.1, 6.2).
+"""Rows → figures, the forecast by month and the diagnosis, for the team and each owner (reference 6.1, 6.2).
 
 Amounts are ``Decimal`` from the cell to the total, so sums are exact to the
 cent whatever the row count; they become JSON numbers (rounded half-up to the
 cent) only at the edge.  Ratios are fractions.  Figures know nothing about
-where rows came from.
+where rows came from, and never format anything but the diagnosis' sentences.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import MAX_PREC, ROUND_HALF_UP, Decimal, localcontext
+from typing import NamedTuple
 
-from .config import Config, StageLookup
+from .config import Config, Stage, StageLookup
 from .model.quotas import Quotas
 from .model.reader import Row
 from .rules import Checked
@@ -22,6 +24,8 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 CENT = Decimal("0.01")
 NO_OWNER = "(none)"
+MONTHS_IN_PERIOD = {"month": 1, "quarter": 3, "year": 12}
+FAMINE, STEADY, FEAST = "famine", "steady", "feast"
 
 
 def period_bounds(as_of: dt.date, period: str, fiscal_start: int) -> tuple[dt.date, dt.date]:
@@ -50,6 +54,40 @@ class StageLine:
     weighted: Decimal = ZERO
 
 
+@dataclass(frozen=True, slots=True)
+class ForecastMonth:
+    """One month of the feast-or-famine strip (reference 6.1, "Forecast by month").
+
+    ``expected`` is the weighted amount of the open deals whose expected close
+    date falls in ``month`` (deals already overdue count in the first month),
+    and ``deals`` how many they are.  ``target`` is the period's quota spread
+    evenly over its months; ``status`` says how ``expected`` compares with it:
+    ``"famine"`` under ``[forecast] famine_share`` of it, ``"feast"`` over
+    ``feast_share`` of it, else ``"steady"``.  Both are None without a quota.
+    """
+
+    month: str  # "2026-11"
+    deals: int
+    expected: Decimal
+    target: Decimal | None
+    status: str | None  # FAMINE, STEADY, FEAST or None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "month": self.month,
+            "deals": self.deals,
+            "expected": money(self.expected),
+            "target": money(self.target),
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    code: str
+    message: str
+
+
 @dataclass(slots=True)
 class OwnerLine:
     owner: str
@@ -58,7 +96,10 @@ class OwnerLine:
     weighted_pipeline: Decimal = ZERO
     won_this_period: Decimal = ZERO
     expected: Decimal = ZERO
+    expected_amount: Decimal = ZERO  # face value of the deals in ``expected``: coverage's numerator
     quota: Decimal | None = None
+    forecast: list[ForecastMonth] = field(default_factory=list)
+    diagnosis: list[Advice] = field(default_factory=list)  # worded to the owner ("you")
 
     @property
     def remaining(self) -> Decimal | None:
@@ -72,11 +113,10 @@ class OwnerLine:
     def attainment(self) -> Decimal | None:
         return None if not self.quota else self.won_this_period / self.quota
 
-
-@dataclass(frozen=True, slots=True)
-class Advice:
-    code: str
-    message: str
+    @property
+    def coverage(self) -> Decimal | None:
+        remaining = self.remaining
+        return self.expected_amount / remaining if remaining else None
 
 
 @dataclass(slots=True)
@@ -105,6 +145,7 @@ class Figures:
     cycle_days: Decimal | None
     velocity: Decimal | None
     owners: list[OwnerLine]
+    forecast: list[ForecastMonth] = field(default_factory=list)
     diagnosis: list[Advice] = field(default_factory=list)
     group_counts: dict[str, int] = field(default_factory=dict)
 
@@ -141,6 +182,7 @@ class Figures:
             "average_won_deal": money(self.average_won_deal),
             "cycle_days": ratio(self.cycle_days),
             "velocity": money(self.velocity),
+            "forecast": [m.as_json() for m in self.forecast],
             "owners": [
                 {
                     "owner": o.owner,
@@ -153,6 +195,9 @@ class Figures:
                     "remaining": money(o.remaining),
                     "to_generate": money(o.to_generate),
                     "attainment": ratio(o.attainment),
+                    "coverage": ratio(o.coverage),
+                    "forecast": [m.as_json() for m in o.forecast],
+                    "diagnosis": [{"code": a.code, "message": a.message} for a in o.diagnosis],
                 }
                 for o in self.owners
             ],
@@ -208,6 +253,7 @@ def compute(
     stage_of = StageLookup(config)
     lines = {s.name: StageLine(s.name, s.probability) for s in config.stages}
     owners: dict[str, OwnerLine] = {}
+    seen: list[_Seen] = []  # every bucket again, for the forecast and each owner's diagnosis
 
     by_name: dict[str | None, OwnerLine] = {}
 
@@ -224,7 +270,6 @@ def compute(
 
     open_count = 0
     open_amount = weighted_pipeline = won_this_period = expected = expected_amount = won_total = ZERO
-    biggest_weight: Decimal | None = None
     won = lost = held = held_won = 0
     cycle_total = 0
     cycle_n = 0
@@ -257,19 +302,20 @@ def compute(
             weighted = sum(weights, ZERO)
             line.amount += amount
             line.weighted += weighted
+            seen.append(_Seen(owner, stage, bucket, weights))
             if stage.is_open:
                 open_count += n
                 open_amount += amount
                 weighted_pipeline += weighted
-                top = max(weights)
-                biggest_weight = top if biggest_weight is None else max(biggest_weight, top)
                 owner.open_amount += amount
                 owner.weighted_pipeline += weighted
                 closing = [i for i, r in enumerate(bucket) if (c := r.expected_close) is not None and c <= end]
                 if closing:
                     due_weight = sum([weights[i] for i in closing], ZERO)
+                    due_amount = sum([amounts[i] for i in closing], ZERO)
                     expected += due_weight
-                    expected_amount += sum([amounts[i] for i in closing], ZERO)
+                    expected_amount += due_amount
+                    owner.expected_amount += due_amount
                     owner.expected += due_weight
             elif group == "won":
                 won += n
@@ -341,64 +387,257 @@ def compute(
         owners=sorted(owners.values(), key=lambda o: (o.owner == NO_OWNER, o.owner.casefold())),
         group_counts=groups,
     )
-    figures.diagnosis = diagnose(figures, config, bool(checked.stale), biggest_weight or ZERO)
+    _forecast_and_advise(figures, seen, checked, config)
     return figures
 
 
-def diagnose(f: Figures, config: Config, any_stale: bool, biggest_weight: Decimal) -> list[Advice]:
-    d = config.diagnosis
+class _Seen(NamedTuple):
+    """One bucket of :func:`compute`'s loop (rows of one stage and owner) with its weights, read again below."""
+
+    owner: OwnerLine
+    stage: Stage
+    rows: list[Row]
+    weights: list[Decimal]
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the forecast and the diagnosis need of one owner's rows beyond the OwnerLine."""
+
+    deals: list[int]  # per forecast month
+    expected: list[Decimal]  # per forecast month
+    groups: Counter[str] = field(default_factory=Counter)  # open rows by stage group
+    held: int = 0  # appointments on or before as-of, any stage
+    held_won: int = 0  # … of them on Won rows
+    stale: int = 0  # rows with a `stale` finding
+    biggest_weight: Decimal = ZERO  # the largest weighted amount of an open row
+
+    @classmethod
+    def empty(cls, months: int) -> _Tally:
+        return cls([0] * months, [ZERO] * months)
+
+    @property
+    def closing_rate(self) -> Decimal | None:
+        return Decimal(self.held_won) / self.held if self.held else None
+
+
+def _tally(seen: Sequence[_Seen], stale: set[int], as_of: dt.date, months: int) -> dict[str, _Tally]:
+    """Each owner's tally, by OwnerLine.owner; an owner with no rows has none."""
+    first = as_of.year * 12 + as_of.month - 1
+    tallies: dict[str, _Tally] = {}
+    with localcontext() as exact:
+        exact.prec = MAX_PREC  # as in compute(): the months' sums are exact
+        for owner, stage, bucket, weights in seen:
+            t = tallies.get(owner.owner)
+            if t is None:
+                t = tallies[owner.owner] = _Tally.empty(months)
+            held = sum([1 for r in bucket if (a := r.appointment_date) is not None and a <= as_of])
+            t.held += held
+            if stage.group == "won":
+                t.held_won += held
+            if not stage.is_open:
+                continue
+            t.groups[stage.group] += len(bucket)
+            if stale:
+                t.stale += sum([1 for r in bucket if r.row in stale])
+            t.biggest_weight = max(t.biggest_weight, max(weights))
+            deals, expected = t.deals, t.expected
+            for r, w in zip(bucket, weights, strict=True):
+                close = r.expected_close
+                if close is not None:
+                    # Overdue deals are still expected: in the first month, where the rep has to chase them.
+                    k = 0 if close < as_of else close.year * 12 + close.month - 1 - first
+                    if k < months:
+                        deals[k] += 1
+                        expected[k] += w
+    return tallies
+
+
+def _months(
+    deals: Sequence[int], expected: Sequence[Decimal], as_of: dt.date, quota: Decimal | None, config: Config
+) -> list[ForecastMonth]:
+    """The forecast strip from each month's deals and expected amount, against ``quota`` spread over the period."""
+    n = MONTHS_IN_PERIOD[config.period]
+    target = None
+    if quota is not None:
+        with localcontext() as wide:  # quota / 3 never ends: keep every digit the cents need
+            wide.prec = max(28, quota.adjusted() + 8)
+            target = quota / n
+    famine = Decimal(str(config.forecast.famine_share))
+    feast = Decimal(str(config.forecast.feast_share))
+    first = as_of.year * 12 + as_of.month - 1
+    out: list[ForecastMonth] = []
+    with localcontext() as exact:
+        exact.prec = MAX_PREC
+        for k, (count, amount) in enumerate(zip(deals, expected, strict=True)):
+            year, month = divmod(first + k, 12)
+            status = None
+            if quota is not None:
+                # expected < share × quota / n, compared without the division, so an edge is exact
+                if amount * n < famine * quota:
+                    status = FAMINE
+                elif amount * n > feast * quota:
+                    status = FEAST
+                else:
+                    status = STEADY
+            out.append(ForecastMonth(f"{year:04d}-{month + 1:02d}", count, amount, target, status))
+    return out
+
+
+def _forecast_and_advise(f: Figures, seen: Sequence[_Seen], checked: Checked, config: Config) -> None:
+    """The team's forecast and diagnosis, then each owner's, on the owner's own rows and quota."""
+    months = config.forecast.months
+    tallies = _tally(seen, checked.stale, f.as_of, months)
+    with localcontext() as exact:
+        exact.prec = MAX_PREC
+        team_expected = [sum([t.expected[k] for t in tallies.values()], ZERO) for k in range(months)]
+    team_deals = [sum([t.deals[k] for t in tallies.values()]) for k in range(months)]
+    f.forecast = _months(team_deals, team_expected, f.as_of, f.quota, config)
     g = f.group_counts
-    early, middle, late = g.get("early", 0), g.get("middle", 0), g.get("late", 0)
+    team = Basis(
+        early=g.get("early", 0),
+        middle=g.get("middle", 0),
+        late=g.get("late", 0),
+        appointments_held=f.appointments_held,
+        closing_rate=f.closing_rate,
+        coverage=f.coverage,
+        stale=len(checked.stale),
+        weighted_pipeline=f.weighted_pipeline,
+        biggest_weight=max((t.biggest_weight for t in tallies.values()), default=ZERO),
+        forecast=f.forecast,
+        cycle_days=f.cycle_days,
+        currency=f.currency,
+    )
+    f.diagnosis = diagnose(team, config)
+    nothing = _Tally.empty(months)
+    for o in f.owners:
+        t = tallies.get(o.owner, nothing)
+        o.forecast = _months(t.deals, t.expected, f.as_of, o.quota, config)
+        mine = Basis(
+            early=t.groups["early"],
+            middle=t.groups["middle"],
+            late=t.groups["late"],
+            appointments_held=t.held,
+            closing_rate=t.closing_rate,
+            coverage=o.coverage,
+            stale=t.stale,
+            weighted_pipeline=o.weighted_pipeline,
+            biggest_weight=t.biggest_weight,
+            forecast=o.forecast,
+            cycle_days=f.cycle_days,  # the team's: one rep's few won deals say little about how long a sale takes
+            currency=f.currency,
+        )
+        o.diagnosis = diagnose(mine, config, you=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """What the diagnosis reads (reference 6.2), for the team or for one owner."""
+
+    early: int  # open rows by stage group
+    middle: int
+    late: int
+    appointments_held: int
+    closing_rate: Decimal | None
+    coverage: Decimal | None
+    stale: int  # rows with a `stale` finding
+    weighted_pipeline: Decimal
+    biggest_weight: Decimal  # of one open row
+    forecast: Sequence[ForecastMonth]
+    cycle_days: Decimal | None
+    currency: str
+
+
+#: Each code's advice: (to the team, to one owner).  The conditions are the same; only the voice differs.
+_WORDS: dict[str, tuple[str, str]] = {
+    "prospect-more": (
+        "{late} deals are near closing but only {earlier} are earlier in the pipeline — "
+        "book prospecting calls now so next period isn't empty",
+        "you have {late} deals near closing but only {earlier} earlier in your pipeline — "
+        "book prospecting calls now so your next period isn't empty",
+    ),
+    "present-more": (
+        "{early} early leads but only {later} presentations or proposals — cut cold calls, "
+        "research the leads you have and present to them",
+        "you have {early} early leads but only {later} presentations or proposals — cut cold calls, "
+        "research the leads you have and present to them",
+    ),
+    "closing-skills": (
+        "{held} meetings held but only {rate:.0%} closed — work on closing: ask for the order and handle objections",
+        "you held {held} meetings but closed only {rate:.0%} of them — work on closing: ask for the order "
+        "and handle objections",
+    ),
+    "thin-coverage": (
+        "the pipeline due this period covers {coverage:.1f}× what is left of the quota "
+        "(target {target:g}×) — generate more pipeline",
+        "your pipeline due this period covers {coverage:.1f}× what is left of your quota "
+        "(target {target:g}×) — generate more pipeline",
+    ),
+    "stalled": (
+        "some deals have gone quiet — offer the stalled prospects a free trial or demo (see Checks: stale)",
+        "{stale} of your deals {have} gone quiet — offer {them} a free trial or demo (see Checks: stale)",
+    ),
+    "big-deal": (
+        "one deal carries {share:.0%} of the weighted pipeline — hedge with several smaller deals",
+        "one deal carries {share:.0%} of your weighted pipeline — hedge with several smaller deals",
+    ),
+    "famine-ahead": (
+        "expected sales in {month} are {expected}, under {under} the monthly target {target}; {then}",
+        "your expected sales in {month} are {expected}, under {under} your monthly target {target}; {then}",
+    ),
+}
+
+
+def diagnose(b: Basis, config: Config, *, you: bool = False) -> list[Advice]:
+    """The advice codes of reference 6.2 that hold for ``b``, in order; worded to the team, or to the owner."""
+    d = config.diagnosis
     out: list[Advice] = []
+
+    def advise(code: str, **values: object) -> None:
+        out.append(Advice(code, _WORDS[code][you].format(**values)))
+
+    early, middle, late = b.early, b.middle, b.late
     if late >= 3 and early + middle < late:
-        out.append(
-            Advice(
-                "prospect-more",
-                f"{late} deals are near closing but only {early + middle} are earlier in the pipeline — "
-                "book prospecting calls now so next period isn't empty",
-            )
-        )
+        advise("prospect-more", late=late, earlier=early + middle)
     if early >= 6 and early >= 3 * max(1, middle + late):
-        out.append(
-            Advice(
-                "present-more",
-                f"{early} early leads but only {middle + late} presentations or proposals — cut cold calls, "
-                "research the leads you have and present to them",
-            )
-        )
+        advise("present-more", early=early, later=middle + late)
     if (
-        f.appointments_held >= d.min_appointments
-        and f.closing_rate is not None
-        and f.closing_rate < Decimal(str(d.closing_rate_floor))
+        b.appointments_held >= d.min_appointments
+        and b.closing_rate is not None
+        and b.closing_rate < Decimal(str(d.closing_rate_floor))
     ):
-        out.append(
-            Advice(
-                "closing-skills",
-                f"{f.appointments_held} meetings held but only {float(f.closing_rate):.0%} closed — "
-                "work on closing: ask for the order and handle objections",
+        advise("closing-skills", held=b.appointments_held, rate=float(b.closing_rate))
+    if b.coverage is not None and b.coverage < Decimal(str(d.coverage_target)):
+        advise("thin-coverage", coverage=float(b.coverage), target=d.coverage_target)
+    if b.stale:
+        one = b.stale == 1
+        advise("stalled", stale=b.stale, have="has" if one else "have", them="that prospect" if one else "them")
+    if b.weighted_pipeline > 0 and b.biggest_weight > b.weighted_pipeline * Decimal(str(d.big_deal_share)):
+        advise("big-deal", share=float(b.biggest_weight / b.weighted_pipeline))
+    lean = next((m for m in b.forecast[1:] if m.status == FAMINE), None)
+    if lean is not None:
+        assert lean.target is not None  # a status needs a target
+        share = config.forecast.famine_share
+        if b.cycle_days is None:
+            then = (
+                "prospect now (how long a deal takes is unknown: no Won deal has both a Created and a Closed On date)"
             )
-        )
-    if f.coverage is not None and f.coverage < Decimal(str(d.coverage_target)):
-        out.append(
-            Advice(
-                "thin-coverage",
-                f"the pipeline due this period covers {float(f.coverage):.1f}× what is left of the quota "
-                f"(target {d.coverage_target:g}×) — generate more pipeline",
-            )
-        )
-    if any_stale:
-        out.append(
-            Advice(
-                "stalled",
-                "some deals have gone quiet — offer the stalled prospects a free trial or demo (see Checks: stale)",
-            )
-        )
-    if f.weighted_pipeline > 0 and biggest_weight > f.weighted_pipeline * Decimal(str(d.big_deal_share)):
-        share = biggest_weight / f.weighted_pipeline
-        out.append(
-            Advice(
-                "big-deal",
-                f"one deal carries {float(share):.0%} of the weighted pipeline — hedge with several smaller deals",
-            )
+        else:
+            days = max(1, round(b.cycle_days))
+            then = f"deals take about {days} day{'s' * (days != 1)} to close, so prospect now"
+        advise(
+            "famine-ahead",
+            month=lean.month,
+            expected=_say_money(lean.expected, b.currency),
+            under="half" if share == 0.5 else f"{share:.0%} of",
+            target=_say_money(lean.target, b.currency),
+            then=then,
         )
     return out
+
+
+def _say_money(value: Decimal, currency: str) -> str:
+    """An amount in a sentence: ``THB 80,000``, or ``THB 333,333.33`` when it has cents."""
+    c = cents(value)
+    text = f"{c:,.0f}" if c == c.to_integral_value() else f"{c:,.2f}"
+    return f"{currency} {text}" if currency else text

@@ -49,6 +49,11 @@ closing_rate_floor = 0.2
 min_appointments = 5
 big_deal_share = 0.4
 
+[forecast]                        # the feast-or-famine strip: months from this one
+months = 6
+famine_share = 0.5                # under half the monthly target (quota ÷ months in the period)
+feast_share = 2.0                 # over twice it
+
 [drafts]
 out = "drafts"
 format = "eml"                    # eml | mbox

@@ -1,21 +1,28 @@
 """Terminal and JSON output of a run (reference 2, 6.4): the text each command prints, never printed here.
 
 cli.py prints what these functions return; this module never runs anything,
-reads a workbook or writes a file.
+reads a workbook or writes a file.  It never styles text itself either: the
+caller passes the highlight for famine months when stdout is a terminal.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .figures import Figures
+from .figures import FAMINE, Figures, ForecastMonth, OwnerLine, cents
 from .rules import Finding
 from .run import Result
 
 TOP_FINDINGS = 20
+BAR_WIDTH = 24  # the forecast strip's bars
+FAMINE_MARK = "famine ◀"
+
+#: What makes a famine month stand out on a terminal (cli.py passes click.style); None in a pipe.
+Highlight = Callable[[str], str] | None
 
 
 def as_json(result: Result, command: str) -> str:
@@ -83,7 +90,7 @@ def _finding_line(f: Finding) -> str:
     return f"  {f.cell:<14} {f.severity:<7} {f.rule}:{who} — {f.message}"
 
 
-def figures_text(f: Figures) -> str:
+def figures_text(f: Figures, highlight: Highlight = None) -> str:
     c = f.currency
     lines = [
         f"Period {f.period_start.isoformat()} … {f.period_end.isoformat()} (as of {f.as_of.isoformat()})",
@@ -121,18 +128,61 @@ def figures_text(f: Figures) -> str:
             f"{quota:>18}{to_gen:>18}{pct(o.attainment):>6}"
         )
     lines.append("")
+    lines.append(f"Forecast by month ({c}: open deals weighted, by expected close; overdue deals in the first month)")
+    lines.extend(forecast_lines(f.forecast, highlight))
+    lines.append("")
     if f.diagnosis:
         lines.append("Diagnosis:")
         lines.extend(f"  {a.code}: {a.message}" for a in f.diagnosis)
     else:
         lines.append("Diagnosis: nothing to flag.")
+    for o in f.owners:
+        lines.append("")
+        lines.extend(_owner_lines(o, c, highlight))
     return "\n".join(lines)
 
 
-def run_text(result: Result, command: str) -> str:
+def forecast_lines(months: Sequence[ForecastMonth], highlight: Highlight = None) -> list[str]:
+    """The feast-or-famine strip: a line per month with the expected amount, the target, a bar and the status.
+
+    The bar is the expected amount, to one scale for the whole strip (the
+    largest amount or target); ``│`` marks the target where the bar falls short.
+    """
+    scale = max([m.expected for m in months] + [m.target for m in months if m.target is not None], default=0)
+    lines = [f"  {'Month':<9}{'Deals':>6}{'Expected':>18}{'Target':>18}"]
+    famine = highlight(FAMINE_MARK) if highlight else FAMINE_MARK
+    for m in months:
+        filled = min(BAR_WIDTH, round(BAR_WIDTH * m.expected / scale)) if scale else 0
+        bar = ["█"] * filled + [" "] * (BAR_WIDTH - filled)
+        if m.target is not None and scale:
+            tick = min(BAR_WIDTH - 1, round(BAR_WIDTH * m.target / scale))
+            if tick >= filled:
+                bar[tick] = "│"
+        target = "–" if m.target is None else f"{cents(m.target):,.2f}"
+        status = famine if m.status == FAMINE else m.status or "–"
+        lines.append(f"  {m.month:<9}{m.deals:>6}{cents(m.expected):>18,.2f}{target:>18}  {''.join(bar)}  {status}")
+    return lines
+
+
+def _owner_lines(o: OwnerLine, currency: str, highlight: Highlight) -> list[str]:
+    """One owner's own forecast and advice, worded to them (reference 6.2, per owner)."""
+    about = (
+        "no quota"
+        if o.quota is None
+        else f"quota {money(o.quota, currency)}, coverage " + ("–" if o.coverage is None else f"{o.coverage:.1f}×")
+    )
+    lines = [f"{o.owner} ({about})", *forecast_lines(o.forecast, highlight)]
+    if o.diagnosis:
+        lines.extend(f"  {a.code}: {a.message}" for a in o.diagnosis)
+    else:
+        lines.append("  nothing to flag: keep prospecting at the same pace")
+    return lines
+
+
+def run_text(result: Result, command: str, highlight: Highlight = None) -> str:
     parts: list[str] = []
     if result.figures is not None:
-        parts.append(figures_text(result.figures))
+        parts.append(figures_text(result.figures, highlight))
     parts.append(findings_text(result, None if command == "validate" else TOP_FINDINGS))
     if result.written_tabs:
         parts.append(f"Wrote tabs {', '.join(result.written_tabs)} into {result.source}")

@@ -92,7 +92,7 @@ class _Plan(NamedTuple):
 
     stage: Stage
     is_open: bool
-    decision_maker: bool  # decision-maker: open, at or after [rules] decision_maker_from_stage
+    decision_maker: bool  # decision-maker by stage: open, at or after [rules] decision_maker_from_stage
     budget: bool  # budget-known: open or won, at or after [rules] qualified_from_stage
     timeline: bool  # timeline-known: as budget, open only
     first_middle: bool  # appointment-passed: the first "middle" stage
@@ -122,6 +122,8 @@ class _Checker:
                 s.name == first_middle,
                 s.group in ("won", "lost"),
             )
+        # Without the column nobody could have marked a decision maker: no meeting finding (reference 10.2).
+        self.dm_column = "decision_maker" in layout.columns
         self.plan_cache: dict[str, _Plan] = {}  # by the stage as typed
         self.unknown: dict[str, str] = {}  # unknown-stage message by the stage as typed (a typo repeats)
         self.out = Checked()
@@ -242,14 +244,19 @@ class _Checker:
     def qualification(self, row: Row, plan: _Plan) -> None:
         as_of = self.as_of
         stage = plan.stage
-        if plan.decision_maker and row.decision_maker is not True and not row.is_bad("decision_maker"):
-            self.add(
-                "decision-maker",
-                row,
-                self.cell("decision_maker", row),
-                f"{stage.name} deal without a confirmed decision maker — confirm you are talking to the "
-                "person who can buy before you book meetings, then mark Decision Maker yes",
-            )
+        if plan.is_open and row.decision_maker is not True and not row.is_bad("decision_maker"):
+            # One finding a row: a meeting date names what to do and by when, so it wins over the stage.
+            meeting = row.appointment_date if self.dm_column else None
+            if meeting is not None:
+                self.add("decision-maker", row, self.cell("decision_maker", row), _meeting_without_dm(meeting, as_of))
+            elif plan.decision_maker:
+                self.add(
+                    "decision-maker",
+                    row,
+                    self.cell("decision_maker", row),
+                    f"{stage.name} deal without a confirmed decision maker — confirm you are talking to the "
+                    "person who can buy before you book meetings, then mark Decision Maker yes",
+                )
         if plan.budget:
             if row.budget is None and not row.is_bad("budget"):
                 self.add(
@@ -319,3 +326,16 @@ class _Checker:
                 f"{stage.name} deal with no closed-on date — enter the date it was {stage.group}",
                 severity=sev,
             )
+
+
+def _meeting_without_dm(meeting: dt.date, as_of: dt.date) -> str:
+    """The decision-maker message for a deal with a meeting date (reference 5): before the meeting, or after it."""
+    if meeting >= as_of:
+        return (
+            f"meeting booked for {meeting.isoformat()} without a confirmed decision maker — confirm before "
+            "the meeting that the person who can buy will be there, then mark Decision Maker yes"
+        )
+    return (
+        f"meeting held on {meeting.isoformat()} without a confirmed decision maker — find out who decides "
+        "and meet them next, then mark Decision Maker yes"
+    )

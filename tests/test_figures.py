@@ -624,7 +624,10 @@ def test_velocity_null_when_a_part_is_zero(deals: list[dict[str, Any]]) -> None:
 
 
 def test_per_owner_figures_and_quotas_tab() -> None:
-    """Per owner: counts, pipeline, won, expected, Quotas-tab quota; `(none)` for no owner; tab-only owners at zero."""
+    """Per owner: counts, pipeline, won, expected, Quotas-tab quota, coverage; `(none)` for no owner; tab-only at zero.
+
+    (Each owner's forecast and diagnosis have tests of their own below.)
+    """
     r = run(
         [
             deal("Won", 1000, owner="Alice", closed_on=D(2026, 11, 1)),
@@ -636,7 +639,7 @@ def test_per_owner_figures_and_quotas_tab() -> None:
         ],
         quotas={"Alice": 3000, "Bob": 1000, "Carol": 2000},
     )
-    by = {o["owner"]: o for o in r.json["owners"]}
+    by = {o["owner"]: {k: v for k, v in o.items() if k not in ("forecast", "diagnosis")} for o in r.json["owners"]}
     assert set(by) == {"Alice", "Bob", "Carol", "(none)"}
     assert by["Alice"] == {
         "owner": "Alice",
@@ -649,6 +652,7 @@ def test_per_owner_figures_and_quotas_tab() -> None:
         "remaining": 2000.0,  # 3000 − 1000
         "to_generate": 500.0,  # 3000 − 1000 − 1500
         "attainment": pytest.approx(0.333333, abs=1e-6),  # 1000 / 3000
+        "coverage": 1.0,  # the Proposal's 2000 due this period / remaining 2000
     }
     assert by["Bob"] == {
         "owner": "Bob",
@@ -661,6 +665,7 @@ def test_per_owner_figures_and_quotas_tab() -> None:
         "remaining": 1000.0,
         "to_generate": 1000.0,
         "attainment": 0.0,
+        "coverage": 0.0,  # the Demo closes next period: nothing due / remaining 1000
     }
     assert by["Carol"] == {
         "owner": "Carol",
@@ -673,6 +678,7 @@ def test_per_owner_figures_and_quotas_tab() -> None:
         "remaining": 2000.0,
         "to_generate": 2000.0,
         "attainment": 0.0,
+        "coverage": 0.0,
     }
     assert by["(none)"] == {
         "owner": "(none)",
@@ -685,6 +691,7 @@ def test_per_owner_figures_and_quotas_tab() -> None:
         "remaining": None,
         "to_generate": None,
         "attainment": None,
+        "coverage": None,
     }
     assert r.f.quota == Decimal(6000)  # 3000 + 1000 + 2000
 
@@ -866,8 +873,11 @@ def test_json_numbers_are_numbers() -> None:
         assert type(j[key]) is int, key
     for line in j["stages"] + j["owners"]:
         for key, value in line.items():
-            if key not in ("stage", "owner"):
+            if key not in ("stage", "owner", "forecast", "diagnosis"):
                 assert value is None or isinstance(value, int | float), (line, key)
+    for month in j["forecast"] + j["owners"][0]["forecast"]:
+        assert type(month["deals"]) is int and isinstance(month["expected"], float), month
+        assert isinstance(month["target"], float) and isinstance(month["status"], str), month
 
 
 def test_json_has_the_spec_keys() -> None:
@@ -1052,10 +1062,16 @@ def test_diagnosis_order_and_messages() -> None:
         deal("Negotiation", 100, expected_close=D(2026, 12, 1)),
     ]
     r = run(rows, cfg({"quota": {"amount": 1_000_000}}))
-    assert r.codes() == ["prospect-more", "thin-coverage", "stalled", "big-deal"]
+    assert r.codes() == ["prospect-more", "thin-coverage", "stalled", "big-deal", "famine-ahead"]
     for advice in r.f.diagnosis:
         assert advice.message and "\n" not in advice.message
     assert r.json["diagnosis"][0] == {"code": "prospect-more", "message": r.f.diagnosis[0].message}
+    # December, the first month after November, expects 100,000 × 75 % + 100 × 75 % + 100 × 90 % = 75,165,
+    # under half of 1,000,000 / 3; no Won deal, so no sales cycle to quote.
+    assert r.f.diagnosis[-1].message == (
+        "expected sales in 2026-12 are THB 75,165, under half the monthly target THB 333,333.33; prospect now "
+        "(how long a deal takes is unknown: no Won deal has both a Created and a Closed On date)"
+    )
 
 
 def test_no_diagnosis_for_a_healthy_pipeline() -> None:
@@ -1066,8 +1082,9 @@ def test_no_diagnosis_for_a_healthy_pipeline() -> None:
         deal("Demo", 100, expected_close=D(2026, 12, 1)),
         deal("Proposal", 100, expected_close=D(2026, 12, 1)),
         deal("Negotiation", 100, expected_close=D(2026, 12, 1)),
-    ]
-    # weighted 10 + 20 + 60 + 75 + 90 = 255; biggest 90 ≤ 0.4 × 255 = 102; coverage 500 / 100 = 5
+    ] + [deal("Lead", 200, expected_close=D(2027, month, 10)) for month in (1, 2, 3, 4)]
+    # weighted 10 + 20 + 60 + 75 + 90 + 4 × 20 = 335; biggest 90 ≤ 0.4 × 335 = 134; coverage 500 / 100 = 5;
+    # early 6 < 3 × 3 later deals; every month after November expects 20 or more, over half of 100 / 3 = 16.67.
     assert run(rows, cfg({"quota": {"amount": 100}})).codes() == []
 
 
@@ -1213,4 +1230,4 @@ def test_sample_headline_numbers_equal_hand_calculation() -> None:
     assert (f.rows, f.excluded_rows) == (40, 1)  # row 15 excluded
     j = json.loads(json.dumps(f.as_json()))
     assert (j["won_this_period"], j["expected"], j["to_generate"]) == (645000.0, 2252500.0, 102500.0)
-    assert [a["code"] for a in j["diagnosis"]] == ["thin-coverage", "stalled"]  # as the sample's docstring says
+    assert [a["code"] for a in j["diagnosis"]] == ["thin-coverage", "stalled", "famine-ahead"]  # as its docstring says

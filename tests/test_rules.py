@@ -214,6 +214,55 @@ def test_decision_maker_from_stage_option() -> None:
     assert rules_of(demo) == [] and rules_of(proposal) == ["decision-maker"]
 
 
+@pytest.mark.parametrize("stage", ["Lead", "Qualified", "Appointment", "Demo", "Proposal", "Negotiation"])
+def test_decision_maker_before_a_booked_meeting_at_any_stage(stage: str) -> None:
+    """Issue 14: a meeting booked with no confirmed decision maker is a finding at every open stage, named by date."""
+    checked, _l, _r = run(row(Stage=stage, Decision_Maker="no", Appointment=dt.date(2026, 12, 4)))
+    finding = only(checked, "decision-maker")  # one finding, also where the stage alone would give one
+    assert (finding.cell, finding.severity) == ("Pipeline!D2", "error")
+    assert finding.message.startswith("meeting booked for 2026-12-04 without a confirmed decision maker — ")
+
+
+def test_decision_maker_meeting_today_and_past() -> None:
+    """A meeting on as-of is still ahead ("booked for"); one already held says so and what to do next."""
+    today, _l, _r = run(row(Stage="Lead", Decision_Maker=None, Appointment=AS_OF))
+    assert only(today, "decision-maker").message.startswith(f"meeting booked for {AS_OF.isoformat()}")
+    held, _l, _r = run(row(Stage="Qualified", Decision_Maker="ไม่", Appointment=dt.date(2026, 11, 20)))
+    assert only(held, "decision-maker").message.startswith(
+        "meeting held on 2026-11-20 without a confirmed decision maker — find out who decides"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "fires"),
+    [
+        ({"Stage": "Lead", "Decision_Maker": "yes"}, False),  # confirmed
+        ({"Stage": "Lead", "Decision_Maker": "ใช่"}, False),
+        ({"Stage": "Lead", "Decision_Maker": "maybe"}, False),  # unreadable: its bad-value is the one finding
+        ({"Stage": "Won", "Decision_Maker": None, "Closed_On": RECENT}, False),  # not open
+        ({"Stage": "Lost", "Decision_Maker": None, "Closed_On": RECENT}, False),
+        ({"Stage": "Lead", "Decision_Maker": None}, True),
+    ],
+)
+def test_decision_maker_meeting_only_for_open_unconfirmed_deals(changes: dict[str, Any], fires: bool) -> None:
+    """The meeting check needs an open deal whose Decision Maker is not yes (and not unreadable)."""
+    checked, _l, _r = run(row(Appointment=dt.date(2026, 12, 4), **changes))
+    assert ("decision-maker" in rules_of(checked)) is fires
+
+
+def test_decision_maker_at_appointment_without_a_date_keeps_the_stage_message() -> None:
+    """With no appointment date, a deal at Appointment or later gets the stage's message as before."""
+    checked, _l, _r = run(row(Stage="Demo", Decision_Maker=None))
+    assert only(checked, "decision-maker").message.startswith("Demo deal without a confirmed decision maker")
+
+
+def test_decision_maker_meeting_is_not_checked_without_the_column() -> None:
+    """No Decision Maker column: an early deal with a meeting gets no per-row decision-maker finding."""
+    headers = [h for h in HEADERS if h != "Decision Maker"]
+    checked, _l, _r = run(row(Stage="Qualified", Appointment=dt.date(2026, 12, 4)), headers=headers)
+    assert "decision-maker" not in rules_of(checked)
+
+
 # ---------------------------------------------------------------- budget-known / timeline-known
 
 
