@@ -49,7 +49,8 @@ def money(value: Decimal | None, currency: str) -> str:
 
 
 def pct(value: Decimal | None) -> str:
-    return "–" if value is None else f"{float(value):.0%}"
+    """A ratio as the Summary tab shows it (``0.0%``): one decimal."""
+    return "–" if value is None else f"{float(value):.1%}"
 
 
 def findings_text(result: Result, limit: int | None = None) -> str:
@@ -108,17 +109,15 @@ def figures_text(f: Figures) -> str:
     most = max((s.count for s in f.stages), default=0)
     for s in f.stages:
         bar = "█" * round(20 * s.count / most) if most else ""
-        lines.append(
-            f"  {s.stage:<14}{s.count:>6}{s.amount:>20,.2f}{float(s.probability):>7.0%}{s.weighted:>20,.2f}  {bar}"
-        )
+        lines.append(f"  {s.stage:<14}{s.count:>6}{s.amount:>20,.2f}{pct(s.probability):>7}{s.weighted:>20,.2f}  {bar}")
     lines.append("")
-    lines.append(f"  {'Owner':<16}{'Deals':>6}{'Weighted':>18}{'Won':>18}{'Quota':>18}{'To generate':>18}{'Att.':>6}")
+    lines.append(f"  {'Owner':<16}{'Deals':>6}{'Weighted':>18}{'Won':>18}{'Quota':>18}{'To generate':>18}{'Att.':>7}")
     for o in f.owners:
         quota = "–" if o.quota is None else f"{o.quota:,.2f}"
         to_gen = "–" if o.to_generate is None else f"{o.to_generate:,.2f}"
         lines.append(
             f"  {o.owner[:15]:<16}{o.count:>6}{o.weighted_pipeline:>18,.2f}{o.won_this_period:>18,.2f}"
-            f"{quota:>18}{to_gen:>18}{pct(o.attainment):>6}"
+            f"{quota:>18}{to_gen:>18}{pct(o.attainment):>7}"
         )
     lines.append("")
     if f.diagnosis:

@@ -160,8 +160,10 @@ def test_sync_writes_summary_checks_and_history(book: Path, run_cli: Callable[..
 
     checks = tabs["Checks"]
     assert str(checks[0][0]).startswith(MARKER)
+    owner_col = tabs["Pipeline"][0].index("Owner")
+    owners = {n: row[owner_col] for n, row in enumerate(tabs["Pipeline"], 1)}
     assert checks_rows(checks) == [
-        (f["cell"], f["row"], f["prospect"], f["rule"], f["severity"], f["message"]) for f in findings
+        (f["cell"], f["row"], f["prospect"], owners[f["row"]], f["rule"], f["severity"], f["message"]) for f in findings
     ]
 
     history = tabs["History"]
