@@ -44,6 +44,7 @@ from .grid import (
     Look,
     Page,
     amount_format,
+    covered_cells,
     row_pixels,
     shown_width,
     text_length,
@@ -112,9 +113,9 @@ TABLE_COLUMNS = 10  #: A–J: the owner table, the widest
 BESIDE_COL = 3  #: D: the stage table and the trend table, beside the key figures
 GAP_COL = 10  #: K: a narrow gap between the tables and the charts
 CHART_COL = 11  #: L: the charts, one under the other
-CHART_WIDTH = 480
+CHART_WIDTH = 540
 #: The chart column's places, in order: the funnel, the owners, the trend, and the forecast's.
-CHART_HEIGHTS = (270, 220, 200, 200)
+CHART_HEIGHTS = (250, 200, 180, 180)
 CHART_GAP = 12  # pixels between two charts
 LINE_POINTS = 15.0  # one line of 11-point text
 TREND_POINTS = 13  # the most as-of dates the trend shows
@@ -259,7 +260,8 @@ def summary_grid(
     widths.append(2)  # the gap before the charts
     sheet.fit_heights(widths)
     charts = _summary_charts(sheet, stages, owners, trend, _funnel_length(config), money)
-    last_col = max([TABLE_COLUMNS - 1, *(CHART_COL + math.ceil(c.anchor.width / 64) - 1 for c in charts)])
+    covered = [covered_cells(c.anchor, widths, sheet.heights) for c in charts]
+    last_col = max([TABLE_COLUMNS - 1, *(area.col + area.width - 1 for area in covered)])
     sheet.band(0, marker(f.as_of), last_col + 1, TITLE, 30)
     return Grid(
         config.tabs.summary,

@@ -219,6 +219,12 @@ def _ref(cells: CellRange) -> str:
     return f"{first}:{col_letter(cells.col + cells.width - 1)}{cells.row + cells.height}"
 
 
+def absolute_ref(cells: CellRange) -> str:
+    """``$A$2:$G$9``: a range as a defined name holds it."""
+    last = f"${col_letter(cells.col + cells.width - 1)}${cells.row + cells.height}"
+    return f"${col_letter(cells.col)}${cells.row + 1}:{last}"
+
+
 def _sheet_views(grid: Grid, selected: bool) -> str:
     """The one sheet view: selected or not, gridlines, and the frozen top rows (a pane split below them)."""
     view = ' tabSelected="1"' if selected else ""

@@ -36,7 +36,7 @@ from ...model.values import tab_name_problem
 from ..fingerprint import Fingerprint, changed_while_read, fingerprint, fingerprint_of, read_whole
 from .charts import DRAWING_RELATIONSHIP, drawing_parts, is_sheetsync_drawing
 from .opc import STYLES_CT, WORKSHEET_CT, override, relationship, rels_part
-from .sheet import sheet_xml
+from .sheet import absolute_ref, sheet_xml
 from .sheetrels import SheetRels, owned_parts
 from .styles import Styles
 from .workbook import (
@@ -45,6 +45,7 @@ from .workbook import (
     app_titles,
     calc_chain_sheets,
     drawing_refs,
+    filter_names,
     find_sheet,
     full_calc_on_load,
     read_workbook,
@@ -189,6 +190,7 @@ def _plan(package: Package, grids: Sequence[Grid]) -> _Plan:
                 planner.add_sheet(grid)
             else:
                 planner.replace_sheet(grid, match)
+        planner.name_filters()
         planner.recalculate_on_open()
         planner.write_styles()
         planner.drop_stale_calc_chain()
@@ -247,6 +249,7 @@ class _Planner:
         self.ct_edits: list[tuple[int, int, str]] = []
         self.new_titles: list[str] = []
         self.replaced_ids: set[int] = set()
+        self.filters: list[tuple[int, str]] = []  # (sheet index, range) of each autofilter
 
     def _text(self, member: Member) -> XmlText:
         return XmlText.decode(self.package.read(member), self.label, member.name)
@@ -306,6 +309,7 @@ class _Planner:
         if member is None:
             raise SourceError(f"{self.label} is damaged: the part {rel.part} of tab {match.name!r} is missing")
         keep = self.drawings(grid, member.name, drawing_refs(self._text(member).text))
+        self.note_filter(grid, match.index)
         xml = self._sheet_xml(grid, selected=match.index == self.active_tab, keep=keep)
         self.plan.changed[member.name.lower()] = xml
         self.replaced_ids.add(match.sheet_id)
@@ -315,6 +319,7 @@ class _Planner:
         book = self.book
         part = self.fresh_part("worksheets", "sheet")
         keep = self.drawings(grid, part, [])
+        self.note_filter(grid, len(book.sheets) + len(self.new_titles))
         rid = self._add_part(part, self._sheet_xml(grid, selected=False, keep=keep), "worksheet", WORKSHEET_CT)
         id_attr = f'{book.r_prefix}:id="{rid}"' if book.r_prefix else f'r:id="{rid}" xmlns:r="{book.rel_ns}"'
         element = f'<{book.prefix}sheet name="{esc_attr(grid.title)}" sheetId="{self.next_sheet_id}" {id_attr}/>'
@@ -374,6 +379,15 @@ class _Planner:
         for o in self.overrides:
             if o.attrs.get("PartName", "").lstrip("/").lower() in lower:
                 self.ct_edits.append((o.start, o.end, ""))
+
+    def note_filter(self, grid: Grid, index: int) -> None:
+        if grid.autofilter is not None:
+            quoted = "'" + grid.title.replace("'", "''") + "'"
+            self.filters.append((index, f"{quoted}!{absolute_ref(grid.autofilter)}"))
+
+    def name_filters(self) -> None:
+        """Before ``calcPr`` goes in: a new ``definedNames`` and ``calcPr`` land at the same place, in that order."""
+        self.wb_edits.extend(filter_names(self.book.xml.text, self.book.prefix, self.book.sheets_close, self.filters))
 
     def recalculate_on_open(self) -> None:
         self.wb_edits.append(full_calc_on_load(self.book.xml.text, self.book.prefix, self.book.sheets_close))
