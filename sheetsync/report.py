@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .figures import Figures
@@ -49,8 +49,13 @@ def money(value: Decimal | None, currency: str) -> str:
 
 
 def pct(value: Decimal | None) -> str:
-    """A ratio as the Summary tab shows it (``0.0%``): one decimal."""
-    return "–" if value is None else f"{float(value):.1%}"
+    """A ratio as the Summary tab shows it (``0.0%``): one decimal, halves rounded up as Excel shows them."""
+    return "–" if value is None else f"{one_decimal(value * 100)}%"
+
+
+def one_decimal(value: Decimal) -> Decimal:
+    """Half-up to one decimal, as a spreadsheet shows ``0.0``: 16.25 → 16.3 (a float would give 16.2)."""
+    return Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def findings_text(result: Result, limit: int | None = None) -> str:
@@ -97,7 +102,7 @@ def figures_text(f: Figures) -> str:
         "",
         f"  Open deals {f.open_count}   open pipeline {money(f.open_amount, c)}   "
         f"weighted {money(f.weighted_pipeline, c)}   coverage "
-        + ("–" if f.coverage is None else f"{float(f.coverage):.1f}×"),
+        + ("–" if f.coverage is None else f"{one_decimal(f.coverage)}×"),
         f"  Win rate {pct(f.win_rate)}   closing rate {pct(f.closing_rate)} of {f.appointments_held} meetings   "
         f"average won deal {money(f.average_won_deal, c)}",
         "  Sales cycle "

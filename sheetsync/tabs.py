@@ -113,7 +113,7 @@ TABLE_COLUMNS = 10  #: A–J: the owner table, the widest
 BESIDE_COL = 3  #: D: the stage table and the trend table, beside the key figures
 GAP_COL = 10  #: K: a narrow gap between the tables and the charts
 CHART_COL = 11  #: L: the charts, one under the other
-CHART_WIDTH = 540
+CHART_WIDTH = 576  # nine default columns, so the title band ends where the charts do
 #: The chart column's places, in order: the funnel, the owners, the trend, and the forecast's.
 CHART_HEIGHTS = (250, 200, 180, 180)
 CHART_GAP = 12  # pixels between two charts
@@ -357,12 +357,7 @@ def _summary_charts(
 ) -> list[ChartSpec]:
     """The charts in the column from L, each in its place (the fourth place is the forecast's)."""
     made: list[ChartSpec] = []
-    pixels = sheet.top_of(1)
-    places: list[ChartAnchor] = []
-    for height in CHART_HEIGHTS:
-        row = sheet.row_at(pixels)
-        places.append(ChartAnchor(row, CHART_COL, CHART_WIDTH, height))
-        pixels = sheet.top_of(row) + height + CHART_GAP
+    places = _places(sheet)
 
     def chart(
         key: str, kind: ChartKind, title: str, table: CellRange, length: int, series: Sequence[tuple[int, str]],
@@ -398,6 +393,17 @@ def _summary_charts(
     chart("history-trend", "line", "Trend this period", trend, trend.height - 1,
           [(1, WON_COLOR), (2, EXPECTED_COLOR), (3, TO_GENERATE_COLOR)], places[2])  # fmt: skip
     return made
+
+
+def _places(sheet: _Layout) -> list[ChartAnchor]:
+    """The chart column's places from row 2 down, a gap between them: the funnel, owners, trend, forecast."""
+    pixels = sheet.top_of(1)
+    places: list[ChartAnchor] = []
+    for height in CHART_HEIGHTS:
+        row = sheet.row_at(pixels)
+        places.append(ChartAnchor(row, CHART_COL, CHART_WIDTH, height))
+        pixels = sheet.top_of(row) + height + CHART_GAP
+    return places
 
 
 def _body_rows(lines: Sequence[ChartSeries]) -> range:
