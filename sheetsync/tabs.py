@@ -298,7 +298,8 @@ def _key_figures(sheet: _Layout, f: Figures, money: str) -> int:
         ("Velocity per day", _amount(f.velocity, money)),
         ("Excluded rows", Cell(f.excluded_rows, FMT_INT, look=BODY)),
     ]
-    sheet.table(1, 0, ("Key figures", ""), [], LINE_POINTS + 3)
+    sheet.table(1, 0, ("Key figures",), [], LINE_POINTS + 3)
+    sheet.put(1, 1, Cell(None, look=HEADER))
     sheet.merges.append(CellRange(1, 0, 1, 2))
     for row, (label, value) in enumerate(key_figures, 2):
         headline = HEADLINE.get(label)
