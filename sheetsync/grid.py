@@ -6,9 +6,10 @@ value or a :class:`Cell` carrying a number format, bold, a :class:`Look`
 :class:`Link` to another tab's cell.  A grid also says how its tab is laid
 out: column widths, row heights, merged ranges, frozen top rows, an
 autofilter, gridlines, print setup (:class:`Page`), and charts
-(:class:`ChartSpec`) drawn from its own cells.  Both sinks (Excel package
-writer, Google Sheets) write these, and nothing else; nothing here knows
-either backend's format.
+(:class:`ChartSpec`) drawn from its own cells; :class:`Layout` places tables
+side by side and fits widths and heights to what they hold.  Both sinks
+(Excel package writer, Google Sheets) write these, and nothing else; nothing
+here knows either backend's format.
 
 Values: ``str`` is always written as text, never as a formula, whatever it
 starts with; ``int``/``float``/``Decimal`` as numbers; ``bool`` as a boolean;
@@ -19,6 +20,7 @@ empty cell.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -412,3 +414,105 @@ def shown_width(cell: GridCell) -> float:
     if look.size:
         width *= look.size / 11
     return width
+
+
+# --------------------------------------------------------------------------------------------------
+# Laying a tab out
+
+#: One line of 11-point text, in points.
+LINE_POINTS = 15.0
+_TEXT_PER_DIGIT = 1.15  # text runs about that many characters in the width of one digit
+
+
+class Layout:
+    """A tab being laid out: cells by position, row heights and merges, made into a grid's rows at the end.
+
+    Tables can sit side by side (each at its own row and column), which a
+    list of rows makes awkward; :meth:`fit_widths` and :meth:`fit_heights`
+    size columns and wrapped rows once everything is placed.
+    """
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], GridCell] = {}
+        self.heights: dict[int, float] = {}
+        self.merges: list[CellRange] = []
+        self.wrapping: list[CellRange] = []  # cells of wrapped text, made as high as their lines
+
+    def put(self, row: int, col: int, cell: GridCell) -> None:
+        self.cells[(row, col)] = cell
+
+    def band(self, row: int, cell: Cell, width: int, points: float) -> None:
+        """A cell merged across ``width`` columns from A, every cell of it in its look (so fills and borders show)."""
+        self.put(row, 0, cell)
+        for col in range(1, width):
+            self.put(row, col, Cell(None, look=cell.look))
+        self.merges.append(CellRange(row, 0, 1, width))
+        self.heights[row] = points
+
+    def table(
+        self,
+        top: int,
+        left: int,
+        header: Sequence[str],
+        body: Sequence[Sequence[GridCell]],
+        header_points: float | None,
+        look: Look,
+    ) -> CellRange:
+        """A bold header row in ``look`` (``header_points`` high, or as its row is) and its body; the table's range."""
+        for col, title in enumerate(header):
+            self.put(top, left + col, Cell(title, bold=True, look=look))
+        if header_points is not None:
+            self.heights[top] = max(self.heights.get(top, 0), header_points)
+        for r, line in enumerate(body, 1):
+            for col, cell in enumerate(line):
+                self.put(top + r, left + col, cell)
+        return CellRange(top, left, len(body) + 1, len(header))
+
+    def wrapped(self, row: int, col: int, width: int, cell: Cell) -> None:
+        """A cell of wrapped text merged over ``width`` columns; :meth:`fit_heights` sizes its row."""
+        self.put(row, col, cell)
+        for extra in range(col + 1, col + width):
+            self.put(row, extra, Cell(None, look=cell.look))
+        merged = CellRange(row, col, 1, width)
+        if width > 1:
+            self.merges.append(merged)
+        self.wrapping.append(merged)
+
+    def fit_widths(self, columns: int, least: float, most: float = 60) -> list[float]:
+        """The first ``columns`` widths: each column's widest shown value (merged cells left out) plus padding."""
+        merged = {rc for m in self.merges for rc in m.cells()}
+        widths = [least] * columns
+        for (r, c), cell in self.cells.items():
+            if c < columns and (r, c) not in merged:
+                widths[c] = max(widths[c], shown_width(cell) + 2)
+        return [round(min(w, most), 1) for w in widths]
+
+    def fit_heights(self, widths: Sequence[float], line_points: float = LINE_POINTS) -> None:
+        """Rows of wrapped text as high as their lines in the columns' widths (Excel doesn't size them on open)."""
+        for merged in self.wrapping:
+            value = self.cells[(merged.row, merged.col)]
+            text = str(value.value if isinstance(value, Cell) else value)
+            chars = sum(widths[merged.col : merged.col + merged.width]) * _TEXT_PER_DIGIT
+            lines = math.ceil(text_length(text) / max(chars - 2, 1)) or 1
+            self.heights[merged.row] = max(self.heights.get(merged.row, 0), lines * line_points + 3)
+
+    def top_of(self, row: int) -> int:
+        """Pixels from the top of the tab to the top of ``row``."""
+        return sum(row_pixels(self.heights.get(r)) for r in range(row))
+
+    def row_at(self, pixels: int) -> int:
+        """The first row whose top is at or below ``pixels``."""
+        row = top = 0
+        while top < pixels:
+            top += row_pixels(self.heights.get(row))
+            row += 1
+        return row
+
+    def rows(self) -> list[list[GridCell]]:
+        height = max((r for r, _ in self.cells), default=-1) + 1
+        out: list[list[GridCell]] = [[] for _ in range(height)]
+        for (r, c), cell in sorted(self.cells.items()):
+            line = out[r]
+            line.extend([None] * (c - len(line)))
+            line.append(cell)
+        return out

@@ -14,7 +14,6 @@ workbook or talks to Google.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -29,6 +28,7 @@ from .grid import (
     FMT_INT,
     FMT_MULTIPLE,
     FMT_PERCENT,
+    LINE_POINTS,
     MARKER,
     TO_GENERATE_COLOR,
     WON_COLOR,
@@ -40,13 +40,12 @@ from .grid import (
     ChartSpec,
     Grid,
     GridCell,
+    Layout,
     Link,
     Look,
     Page,
     amount_format,
     covered_cells,
-    row_pixels,
-    shown_width,
     text_length,
 )
 from .model.values import Value, from_serial
@@ -117,10 +116,8 @@ CHART_WIDTH = 576  # nine default columns, so the title band ends where the char
 #: The chart column's places, in order: the funnel, the owners, the trend, and the forecast's.
 CHART_HEIGHTS = (250, 200, 180, 180)
 CHART_GAP = 12  # pixels between two charts
-LINE_POINTS = 15.0  # one line of 11-point text
 TREND_POINTS = 13  # the most as-of dates the trend shows
 _CELL_REF = re.compile(r"(.*)!([A-Z]{1,3}[1-9][0-9]*)")
-_TEXT_PER_DIGIT = 1.15  # text runs about that many characters in the width of one digit
 
 
 def marker(as_of: dt.date) -> str:
@@ -133,96 +130,6 @@ def _amount(value: Decimal | None, fmt: str, look: Look | None = BODY) -> Cell:
 
 def _ratio(value: Decimal | None, look: Look | None = BODY) -> Cell:
     return Cell(None if value is None else float(value), FMT_PERCENT, look=look)
-
-
-class _Layout:
-    """A tab being laid out: cells by position, row heights and merges, made into a :class:`Grid` at the end."""
-
-    def __init__(self) -> None:
-        self.cells: dict[tuple[int, int], GridCell] = {}
-        self.heights: dict[int, float] = {}
-        self.merges: list[CellRange] = []
-        self.wrapping: list[CellRange] = []  # merged cells of wrapped text, made as high as their lines
-
-    def put(self, row: int, col: int, cell: GridCell) -> None:
-        self.cells[(row, col)] = cell
-
-    def band(self, row: int, text: str, width: int, look: Look, points: float) -> None:
-        """Text merged across ``width`` columns, every cell of it in the look (so fills and borders show)."""
-        self.put(row, 0, Cell(text, bold=look is TITLE, look=look))
-        for col in range(1, width):
-            self.put(row, col, Cell(None, look=look))
-        self.merges.append(CellRange(row, 0, 1, width))
-        self.heights[row] = points
-
-    def table(
-        self,
-        top: int,
-        left: int,
-        header: Sequence[str],
-        body: Sequence[Sequence[GridCell]],
-        header_points: float | None,
-        look: Look = HEADER,
-    ) -> CellRange:
-        """A header row (``header_points`` high, or as its row is) and its body from (top, left); the table's range."""
-        for col, title in enumerate(header):
-            self.put(top, left + col, Cell(title, bold=True, look=look))
-        if header_points is not None:
-            self.heights[top] = max(self.heights.get(top, 0), header_points)
-        for r, line in enumerate(body, 1):
-            for col, cell in enumerate(line):
-                self.put(top + r, left + col, cell)
-        return CellRange(top, left, len(body) + 1, len(header))
-
-    def wrapped(self, row: int, col: int, width: int, cell: Cell) -> None:
-        """A cell of wrapped text merged over ``width`` columns; :meth:`fit_heights` sizes its row."""
-        self.put(row, col, cell)
-        for extra in range(col + 1, col + width):
-            self.put(row, extra, Cell(None, look=cell.look))
-        merged = CellRange(row, col, 1, width)
-        if width > 1:
-            self.merges.append(merged)
-        self.wrapping.append(merged)
-
-    def fit_heights(self, widths: Sequence[float]) -> None:
-        """Rows of wrapped text as high as their lines, in the columns' fitted widths (Excel doesn't do it on open)."""
-        for merged in self.wrapping:
-            value = self.cells[(merged.row, merged.col)]
-            text = str(value.value if isinstance(value, Cell) else value)
-            chars = sum(widths[merged.col : merged.col + merged.width]) * _TEXT_PER_DIGIT
-            lines = math.ceil(text_length(text) / max(chars - 2, 1)) or 1
-            self.heights[merged.row] = max(self.heights.get(merged.row, 0), lines * LINE_POINTS + 3)
-
-    def top_of(self, row: int) -> int:
-        """Pixels from the top of the tab to the top of ``row``."""
-        return sum(row_pixels(self.heights.get(r)) for r in range(row))
-
-    def row_at(self, pixels: int) -> int:
-        """The first row whose top is at or below ``pixels``."""
-        row = top = 0
-        while top < pixels:
-            top += row_pixels(self.heights.get(row))
-            row += 1
-        return row
-
-    def rows(self) -> list[list[GridCell]]:
-        height = max((r for r, _ in self.cells), default=-1) + 1
-        out: list[list[GridCell]] = [[] for _ in range(height)]
-        for (r, c), cell in sorted(self.cells.items()):
-            line = out[r]
-            line.extend([None] * (c - len(line)))
-            line.append(cell)
-        return out
-
-
-def _fit(rows: Sequence[Sequence[GridCell]], columns: int, skip: set[tuple[int, int]], least: float) -> list[float]:
-    """Each column's width: its widest shown value (merged cells left out) plus padding, at least ``least``."""
-    widths = [least] * columns
-    for r, line in enumerate(rows):
-        for c, cell in enumerate(line[:columns]):
-            if (r, c) not in skip:
-                widths[c] = max(widths[c], shown_width(cell) + 2)
-    return [round(min(w, 60), 1) for w in widths]
 
 
 # --- Summary ----------------------------------------------------------------------------------
@@ -241,28 +148,28 @@ def summary_grid(
     figures (what the reader should know about how a figure was worked out).
     """
     money = amount_format(f.currency)
-    sheet = _Layout()
+    sheet = Layout()
     key_end = _key_figures(sheet, f, money)
     one_line = LINE_POINTS + 3
-    stages = sheet.table(1, BESIDE_COL, STAGE_HEADER, [_stage_line(s, money) for s in f.stages], one_line)
+    stages = sheet.table(1, BESIDE_COL, STAGE_HEADER, [_stage_line(s, money) for s in f.stages], one_line, HEADER)
     # Beside the key figures every row stays one line high: the trend's header doesn't wrap.
     below = stages.row + stages.height + 1
     trend_lines = [_trend_line(t, money) for t in trend_entries(f, history)]
-    trend = sheet.table(below, BESIDE_COL, TREND_HEADER, trend_lines, None, look=HEADER_LINE)
+    trend = sheet.table(below, BESIDE_COL, TREND_HEADER, trend_lines, None, HEADER_LINE)
     row = max(key_end, trend.row + trend.height) + 1
     for text in notes:
         sheet.wrapped(row, 0, TABLE_COLUMNS, Cell(text, look=NOTE))
         row += 1
     row = _diagnosis(sheet, f, row + (1 if notes else 0)) + 1
-    owners = sheet.table(row, 0, OWNER_HEADER, [_owner_line(o, money) for o in f.owners], 2 * LINE_POINTS + 3)
+    owners = sheet.table(row, 0, OWNER_HEADER, [_owner_line(o, money) for o in f.owners], 2 * LINE_POINTS + 3, HEADER)
 
-    widths = _fit(sheet.rows(), TABLE_COLUMNS, {(r, c) for m in sheet.merges for r, c in m.cells()}, 8)
+    widths = sheet.fit_widths(TABLE_COLUMNS, least=8)
     widths.append(2)  # the gap before the charts
-    sheet.fit_heights(widths)
+    sheet.fit_heights(widths, LINE_POINTS)
     charts = _summary_charts(sheet, stages, owners, trend, _funnel_length(config), money)
     covered = [covered_cells(c.anchor, widths, sheet.heights) for c in charts]
     last_col = max([TABLE_COLUMNS - 1, *(area.col + area.width - 1 for area in covered)])
-    sheet.band(0, marker(f.as_of), last_col + 1, TITLE, 30)
+    sheet.band(0, Cell(marker(f.as_of), bold=True, look=TITLE), last_col + 1, 30)
     return Grid(
         config.tabs.summary,
         sheet.rows(),
@@ -276,7 +183,7 @@ def summary_grid(
     )
 
 
-def _key_figures(sheet: _Layout, f: Figures, money: str) -> int:
+def _key_figures(sheet: Layout, f: Figures, money: str) -> int:
     """The key figures: labels in column A, values in column B from row 3, as ever; returns the row after."""
     key_figures: list[tuple[str, Cell]] = [
         ("As of", Cell(f.as_of, FMT_DATE, look=BODY)),
@@ -298,7 +205,7 @@ def _key_figures(sheet: _Layout, f: Figures, money: str) -> int:
         ("Velocity per day", _amount(f.velocity, money)),
         ("Excluded rows", Cell(f.excluded_rows, FMT_INT, look=BODY)),
     ]
-    sheet.table(1, 0, ("Key figures",), [], LINE_POINTS + 3)
+    sheet.table(1, 0, ("Key figures",), [], LINE_POINTS + 3, HEADER)
     sheet.put(1, 1, Cell(None, look=HEADER))
     sheet.merges.append(CellRange(1, 0, 1, 2))
     for row, (label, value) in enumerate(key_figures, 2):
@@ -337,13 +244,13 @@ def _owner_line(o: OwnerLine, money: str) -> list[GridCell]:
     ]
 
 
-def _diagnosis(sheet: _Layout, f: Figures, top: int) -> int:
+def _diagnosis(sheet: Layout, f: Figures, top: int) -> int:
     """Each code in column A, its advice merged over B–J (wrapped when longer); returns the row after."""
     lines = [(a.code, a.message, FLAG) for a in f.diagnosis]
     if not lines:
         lines = [("ok", "nothing to flag: keep prospecting at the same pace", ALL_CLEAR)]
     width = TABLE_COLUMNS - 1
-    sheet.table(top, 0, DIAGNOSIS_HEADER, [], LINE_POINTS + 3)
+    sheet.table(top, 0, DIAGNOSIS_HEADER, [], LINE_POINTS + 3, HEADER)
     for col in range(2, TABLE_COLUMNS):
         sheet.put(top, col, Cell(None, look=HEADER))
     sheet.merges.append(CellRange(top, 1, 1, width))
@@ -354,7 +261,7 @@ def _diagnosis(sheet: _Layout, f: Figures, top: int) -> int:
 
 
 def _summary_charts(
-    sheet: _Layout, stages: CellRange, owners: CellRange, trend: CellRange, funnel_rows: int, money: str
+    sheet: Layout, stages: CellRange, owners: CellRange, trend: CellRange, funnel_rows: int, money: str
 ) -> list[ChartSpec]:
     """The charts in the column from L, each in its place (the fourth place is the forecast's)."""
     made: list[ChartSpec] = []
@@ -396,7 +303,7 @@ def _summary_charts(
     return made
 
 
-def _places(sheet: _Layout) -> list[ChartAnchor]:
+def _places(sheet: Layout) -> list[ChartAnchor]:
     """The chart column's places from row 2 down, a gap between them: the funnel, owners, trend, forecast."""
     pixels = sheet.top_of(1)
     places: list[ChartAnchor] = []
@@ -557,8 +464,8 @@ def _as_date(v: Value) -> dt.date | None:
 def checks_grid(findings: Sequence[Finding], as_of: dt.date, config: Config) -> Grid:
     """One row per finding under a frozen, filterable header; each Cell links to the cell it names."""
     width = len(CHECKS_HEADER)
-    sheet = _Layout()
-    sheet.band(0, marker(as_of), width, TITLE, 24)
+    sheet = Layout()
+    sheet.band(0, Cell(marker(as_of), bold=True, look=TITLE), width, 24)
     rows = sheet.rows()
     rows.append([Cell(h, bold=True, look=HEADER) for h in CHECKS_HEADER])
     severity = {name: Cell(name, look=look) for name, look in SEVERITY.items()}

@@ -679,20 +679,9 @@ def _check_chart_data(sheets: list[Sheet], data: Any, where: str) -> list[tuple[
     shapes = []
     for i, area in enumerate(ranges):
         here = f"{where}.sourceRange.sources[{i}]"
-        _fields(area, {"sheetId", "startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex"}, here)
-        sheet = _grid(sheets, area.get("sheetId"), here)
-        try:
-            top, bottom = area["startRowIndex"], area["endRowIndex"]
-            left, right = area["startColumnIndex"], area["endColumnIndex"]
-        except KeyError as missing:
-            raise ApiError(400, f"Invalid {here}: the fake needs bounded ranges ({missing.args[0]})") from None
-        if not (0 <= top < bottom <= sheet.rows and 0 <= left < right <= sheet.columns):
-            raise ApiError(
-                400,
-                f"Invalid {here}: Range ('{sheet.title}'!{column_letters(left + 1)}{top + 1}:"
-                f"{column_letters(right)}{bottom}) exceeds grid limits. Max rows: {sheet.rows}, "
-                f"max columns: {sheet.columns}",
-            )
+        _, bounded = _bounded_range(sheets, area, here)
+        top, bottom = bounded["startRowIndex"], bounded["endRowIndex"]
+        left, right = bounded["startColumnIndex"], bounded["endColumnIndex"]
         if (bottom - top == 1) == (right - left == 1):
             raise ApiError(400, f"Invalid {here}: exactly one dimension of a chart's range must have a length of 1")
         shapes.append((right - left == 1, max(bottom - top, right - left)))
@@ -859,8 +848,9 @@ def _bounded_range(sheets: list[Sheet], area: Any, where: str) -> tuple[Sheet, d
     """A GridRange with all four bounds, inside its grid (what the fake needs for merges and filters)."""
     _fields(area, set(_GRID_RANGE_FIELDS), where)
     sheet = _grid(sheets, area.get("sheetId"), where)
-    if any(name not in area for name in _GRID_RANGE_FIELDS[1:]):
-        raise ApiError(400, f"Invalid {where}: the fake needs bounded ranges here")
+    missing = [name for name in _GRID_RANGE_FIELDS[1:] if name not in area]
+    if missing:
+        raise ApiError(400, f"Invalid {where}: the fake needs bounded ranges ({missing[0]})")
     top, bottom = area["startRowIndex"], area["endRowIndex"]
     left, right = area["startColumnIndex"], area["endColumnIndex"]
     if not (0 <= top < bottom <= sheet.rows and 0 <= left < right <= sheet.columns):

@@ -362,6 +362,11 @@ def test_checks_grid_uses_configured_tab_name() -> None:
 # ---------------------------------------------------------------- History
 
 
+#: The History cells after the two dates of a run on PIPELINE with quotas: open deals, open pipeline, weighted,
+#: won, quota, to generate, expected.
+THIS_RUN = [2, Decimal(2300), Decimal(1530), Decimal("1000.10"), Decimal(4000), Decimal("1499.90"), Decimal(1500)]
+
+
 def history_values(grid: Grid) -> list[list[Any]]:
     return [[unwrap(c)[0] for c in r] for r in grid.rows[1:]]
 
@@ -372,19 +377,7 @@ def test_history_header_and_first_row() -> None:
     grid = history_grid(f, [], Config())
     assert grid.title == "History"
     assert values(grid)[0] == HISTORY_HEADER
-    assert history_values(grid) == [
-        [
-            AS_OF,
-            D(2026, 10, 1),
-            2,
-            Decimal(2300),
-            Decimal(1530),
-            Decimal("1000.10"),
-            Decimal(4000),
-            Decimal("1499.90"),
-            Decimal(1500),
-        ]
-    ]
+    assert history_values(grid) == [[AS_OF, D(2026, 10, 1), *THIS_RUN]]
     fmts = [unwrap(c)[1] for c in grid.rows[1]]
     assert fmts[0] and "yy" in fmts[0] and fmts[1] and "yy" in fmts[1]
     assert all(fmt and "#,##0" in fmt for fmt in fmts[3:])
@@ -435,15 +428,7 @@ def test_history_same_as_of_is_replaced(same_day: Any) -> None:
     ]
     rows = history_values(history_grid(f, existing, Config()))
     assert [r[0] for r in rows] == [D(2026, 11, 20), AS_OF]
-    assert rows[1][2:] == [
-        2,
-        Decimal(2300),
-        Decimal(1530),
-        Decimal("1000.10"),
-        Decimal(4000),
-        Decimal("1499.90"),
-        Decimal(1500),
-    ]
+    assert rows[1][2:] == THIS_RUN
 
 
 def test_history_rerun_is_idempotent() -> None:

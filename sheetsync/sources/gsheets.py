@@ -323,6 +323,7 @@ class GoogleBook:
         for grid in grids:
             if grid.title.casefold() in seen:
                 raise ValueError(f"two grids for tab {grid.title!r}")
+            grid.check_layout()
             seen.add(grid.title.casefold())
             tab = self._tab(grid.title)
             if tab is not None and not tab.is_grid:

@@ -143,9 +143,13 @@ def without_macro_sheets(data: bytes, label: str) -> bytes:
 
 
 def _check_titles(grids: Sequence[Grid]) -> None:
-    """The config checked the tab names when it was read; a grid from elsewhere gets the same check."""
+    """The config checked the tab names when it was read; a grid from elsewhere gets the same check.
+
+    Its layout too: a merge or filter outside the grid would make a sheet Excel repairs.
+    """
     seen: dict[str, str] = {}
     for grid in grids:
+        grid.check_layout()
         title = grid.title
         problem = tab_name_problem(title)
         if problem:
