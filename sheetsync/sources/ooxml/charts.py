@@ -15,7 +15,8 @@ both, LibreOffice keeps the name, and that is how a later run tells its own
 charts from a user's.
 
 This module only makes bytes: it never reads or writes a workbook file and
-knows nothing of the parts already in one.  The package writer wires them in:
+knows nothing of the parts already in one.  The package writer wires them in
+(``write._Planner.drawings``, with :mod:`.sheetrels`):
 
 1. Choose free part names (``xl/drawings/drawingN.xml``, one
    ``xl/charts/chartN.xml`` per chart) and call :func:`drawing_parts`.
