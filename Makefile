@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean office
+.PHONY: demo test lint bench clean office screenshot
 
 $(BIN)/sheetsync: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ lint: $(VENV)/.dev-extras
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# docs/img/summary.png, the README's picture of the sample's Summary tab as LibreOffice prints it
+# (needs LibreOffice and poppler-utils: pdftoppm, pdftotext).
+screenshot: $(BIN)/sheetsync office
+	$(BIN)/python docs/screenshot.py
 
 bench: $(BIN)/sheetsync
 	$(BIN)/python -m pip install --quiet openpyxl xlsxwriter

@@ -1,10 +1,15 @@
 """Backend-neutral grids: what sheetsync writes into a tab.
 
 A grid is a list of rows; each row a list of cells.  A cell is either a plain
-value or a :class:`Cell` carrying a number format and/or bold.  A grid may also
-carry charts (:class:`ChartSpec`) drawn from its own cells.  Both sinks (Excel
-package writer, Google Sheets) write these, and nothing else; nothing here
-knows either backend's format.
+value or a :class:`Cell` carrying a number format, bold, a :class:`Look`
+(fill, font colour and size, borders, alignment, wrapping) and an internal
+:class:`Link` to another tab's cell.  A grid also says how its tab is laid
+out: column widths, row heights, merged ranges, frozen top rows, an
+autofilter, gridlines, print setup (:class:`Page`), and charts
+(:class:`ChartSpec`) drawn from its own cells; :class:`Layout` places tables
+side by side and fits widths and heights to what they hold.  Both sinks
+(Excel package writer, Google Sheets) write these, and nothing else; nothing
+here knows either backend's format.
 
 Values: ``str`` is always written as text, never as a formula, whatever it
 starts with; ``int``/``float``/``Decimal`` as numbers; ``bool`` as a boolean;
@@ -14,9 +19,13 @@ empty cell.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal
 
 from .model.values import Value
@@ -31,12 +40,71 @@ FMT_PERCENT = "0.0%"
 FMT_DATE = "yyyy-mm-dd"
 FMT_DATETIME = "yyyy-mm-dd hh:mm"
 FMT_DECIMAL = "#,##0.0"
+FMT_MULTIPLE = '0.0"×"'
+
+#: Currencies written with their symbol in front; any other code follows the number.
+CURRENCY_SYMBOLS = {"THB": "฿", "USD": "$"}
 
 
 def amount_format(currency: str) -> str:
-    """Thousands separators, two decimals and the currency code, e.g. ``#,##0.00 "THB"``."""
-    code = currency.replace('"', "")
-    return f'#,##0.00 "{code}"' if code else "#,##0.00"
+    """Whole currency units with thousands separators: ``฿#,##0``, ``$#,##0``, else ``#,##0 "SGD"``.
+
+    The cell keeps the amount to the cent (docs/decisions.md, "The Summary
+    tab"); the format shows the whole units a manager reads.
+    """
+    code = currency.replace('"', "").strip()
+    symbol = CURRENCY_SYMBOLS.get(code.upper())
+    if symbol:
+        return f"{symbol}{FMT_INT}"
+    return f'{FMT_INT} "{code}"' if code else FMT_INT
+
+
+_HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+_A1 = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")
+
+Align = Literal["left", "center", "right"]
+VAlign = Literal["top", "center", "bottom"]
+#: Thin lines in the look's border colour: all four sides, or only the bottom one.
+Border = Literal["box", "bottom"]
+
+
+def _check_color(color: str | None, what: str) -> None:
+    if color is not None and not _HEX_COLOR.fullmatch(color):
+        raise ValueError(f"{what} {color!r} is not #RRGGBB")
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """How a cell looks beyond its number format and boldness; every part optional, colours ``#RRGGBB``."""
+
+    fill: str | None = None
+    color: str | None = None
+    size: float | None = None  # points
+    italic: bool = False
+    underline: bool = False
+    align: Align | None = None
+    valign: VAlign | None = None
+    wrap: bool = False
+    border: Border | None = None
+    border_color: str = "#BFBFBF"
+
+    def __post_init__(self) -> None:
+        for what, color in (("fill", self.fill), ("text colour", self.color), ("border colour", self.border_color)):
+            _check_color(color, what)
+        if self.size is not None and not 6 <= self.size <= 72:
+            raise ValueError(f"font size {self.size} is outside 6–72 points")
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link to a cell of a tab in the same spreadsheet (``cell`` in A1 form, ``A1`` for the tab itself)."""
+
+    tab: str
+    cell: str = "A1"
+
+    def __post_init__(self) -> None:
+        if not self.tab or not _A1.fullmatch(self.cell):
+            raise ValueError(f"not a link to a cell: {self!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +112,22 @@ class Cell:
     value: Value
     fmt: str | None = None
     bold: bool = False
+    look: Look | None = None
+    link: Link | None = None
 
 
 GridCell = Cell | Value
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """How a tab prints: landscape or portrait, scaled to one page wide (as tall as it needs).
+
+    The Excel writer writes it; the Google Sheets API has no print settings.
+    """
+
+    landscape: bool = True
+    fit_width: bool = True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -68,7 +149,6 @@ DEFAULT_COLUMN_PIXELS = 64
 DEFAULT_ROW_PIXELS = 20
 
 _CHART_KEY = re.compile(r"[a-z][a-z0-9-]{0,39}")
-_HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +250,7 @@ class ChartSpec:
             if text is not None and (not text.strip() or text.startswith("=")):
                 raise ValueError(f"{where}: chart text {text!r} is empty or starts with '='")
         for s in self.series:
-            if s.color is not None and not _HEX_COLOR.fullmatch(s.color):
-                raise ValueError(f"{where}: colour {s.color!r} is not #RRGGBB")
+            _check_color(s.color, f"{where}: colour")
 
     def ranges(self) -> list[CellRange]:
         """The categories, then each series."""
@@ -189,8 +268,17 @@ def column_pixels(width: float | None) -> int:
     return int(width * 7 + 0.5)
 
 
-def covered_cells(anchor: ChartAnchor, widths: Sequence[float]) -> CellRange:
-    """The cells a chart lies over, with the grid's column widths and default row heights.
+def row_pixels(points: float | None) -> int:
+    """Pixels of a row ``points`` high (96 pixels to 72 points), Excel's 20 when not set."""
+    if not points or points <= 0:
+        return DEFAULT_ROW_PIXELS
+    return int(points * 4 / 3 + 0.5)
+
+
+def covered_cells(
+    anchor: ChartAnchor, widths: Sequence[float], heights: Mapping[int, float] | None = None
+) -> CellRange:
+    """The cells a chart lies over, with the grid's column widths and row heights (points).
 
     Google draws columns a little wider and rows a little taller than Excel,
     so a chart clear of the tables in Excel is clear of them there too.
@@ -199,18 +287,34 @@ def covered_cells(anchor: ChartAnchor, widths: Sequence[float]) -> CellRange:
     while remaining > 0:
         remaining -= column_pixels(widths[col] if col < len(widths) else None)
         right, col = col, col + 1
-    rows = -(-anchor.height // DEFAULT_ROW_PIXELS)
-    return CellRange(anchor.row, anchor.col, rows, right - anchor.col + 1)
+    bottom, row, remaining = anchor.row, anchor.row, anchor.height
+    while remaining > 0:
+        remaining -= row_pixels((heights or {}).get(row))
+        bottom, row = row, row + 1
+    return CellRange(anchor.row, anchor.col, bottom - anchor.row + 1, right - anchor.col + 1)
 
 
 @dataclass(slots=True)
 class Grid:
-    """One tab to write: its title, its rows, optional column widths (characters) and charts."""
+    """One tab to write: its title, its rows, and how the tab is laid out.
+
+    ``widths`` are column widths in characters, ``heights`` row heights in
+    points by 0-based row; ``merges`` are ranges shown as one cell (the
+    top-left cell's value and look); ``frozen_rows`` stay in view when
+    scrolling; ``autofilter`` puts filter buttons on the range's first row;
+    ``gridlines`` False hides the sheet's gridlines; ``page`` is how it prints.
+    """
 
     title: str
     rows: list[list[GridCell]]
     widths: list[float] = field(default_factory=list)
     charts: list[ChartSpec] = field(default_factory=list)
+    heights: dict[int, float] = field(default_factory=dict)
+    merges: list[CellRange] = field(default_factory=list)
+    frozen_rows: int = 0
+    autofilter: CellRange | None = None
+    gridlines: bool = True
+    page: Page | None = None
 
     @property
     def width(self) -> int:
@@ -220,6 +324,24 @@ class Grid:
         """The cell at a 0-based position inside the grid (``None`` past the end of a short row)."""
         cells = self.rows[row]
         return cells[col] if col < len(cells) else None
+
+    def check_layout(self) -> None:
+        """Raise ``ValueError`` unless merges, the autofilter and frozen rows fit the grid and merges don't overlap."""
+        taken: set[tuple[int, int]] = set()
+        for merged in self.merges:
+            if merged.row + merged.height > len(self.rows) or merged.height * merged.width < 2:
+                raise ValueError(f"tab {self.title!r}: merged range {merged} is past the last row or a single cell")
+            cells = set(merged.cells())
+            if cells & taken:
+                raise ValueError(f"tab {self.title!r}: merged range {merged} overlaps another")
+            taken |= cells
+        if self.autofilter is not None and self.autofilter.row >= len(self.rows):
+            raise ValueError(f"tab {self.title!r}: the autofilter {self.autofilter} starts past the last row")
+        if not 0 <= self.frozen_rows <= len(self.rows):
+            raise ValueError(f"tab {self.title!r}: {self.frozen_rows} frozen rows for {len(self.rows)} rows")
+        for row, points in self.heights.items():
+            if row < 0 or not 0 < points <= 409:
+                raise ValueError(f"tab {self.title!r}: row {row} can't be {points} points high")
 
     def check_charts(self) -> None:
         """Raise ``ValueError`` unless every chart's cells lie in the grid and each series starts with a header."""
@@ -242,3 +364,155 @@ def unwrap(cell: GridCell) -> tuple[Value, str | None, bool]:
     if isinstance(cell, Cell):
         return cell.value, cell.fmt, cell.bold
     return cell, None, False
+
+
+# --------------------------------------------------------------------------------------------------
+# Fitting columns to their content
+
+_FORMAT_LITERALS = re.compile(r'[#,0.%"]')
+
+
+def text_length(text: str) -> int:
+    """Characters a text takes on screen: combining marks (Thai vowels and tones above or below) take none."""
+    if text.isascii():
+        return len(text)
+    return sum(1 for ch in text if unicodedata.category(ch) != "Mn")
+
+
+def shown_width(cell: GridCell) -> float:
+    """About how many characters (of the default font's digits) a cell shows, for fitting its column.
+
+    Numbers are measured as their format shows them (decimals, percent,
+    thousands separators and the format's literal text such as ``฿`` or
+    ``"SGD"``); wrapped text by its longest word; bold and larger text a
+    little wider.
+    """
+    if not isinstance(cell, Cell):
+        cell = Cell(cell)
+    value, fmt, look = cell.value, cell.fmt or "", cell.look or Look()
+    if value is None:
+        return 0.0
+    if isinstance(value, bool):
+        width = 5.0
+    elif isinstance(value, dt.date):
+        width = float(len(fmt or (FMT_DATETIME if isinstance(value, dt.datetime) else FMT_DATE)))
+    elif isinstance(value, int | float | Decimal):
+        number = float(value) * (100 if "%" in fmt else 1)
+        decimals = len(fmt.split(".", 1)[1].split("%")[0].split('"')[0].rstrip()) if "." in fmt else 0
+        grouped = "," in fmt
+        try:
+            shown = f"{number:{',' if grouped else ''}.{decimals}f}"
+        except (ValueError, OverflowError):
+            shown = str(value)
+        width = len(shown) + len(_FORMAT_LITERALS.sub("", fmt)) + fmt.count("%")
+    else:
+        text = str(value)
+        words = text.split() if look.wrap else [text]
+        width = max((text_length(w) for w in words), default=0) * 0.95
+    if cell.bold:
+        width *= 1.1
+    if look.size:
+        width *= look.size / 11
+    return width
+
+
+# --------------------------------------------------------------------------------------------------
+# Laying a tab out
+
+#: One line of 11-point text, in points.
+LINE_POINTS = 15.0
+_TEXT_PER_DIGIT = 1.15  # text runs about that many characters in the width of one digit
+
+
+class Layout:
+    """A tab being laid out: cells by position, row heights and merges, made into a grid's rows at the end.
+
+    Tables can sit side by side (each at its own row and column), which a
+    list of rows makes awkward; :meth:`fit_widths` and :meth:`fit_heights`
+    size columns and wrapped rows once everything is placed.
+    """
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], GridCell] = {}
+        self.heights: dict[int, float] = {}
+        self.merges: list[CellRange] = []
+        self.wrapping: list[CellRange] = []  # cells of wrapped text, made as high as their lines
+
+    def put(self, row: int, col: int, cell: GridCell) -> None:
+        self.cells[(row, col)] = cell
+
+    def band(self, row: int, cell: Cell, width: int, points: float) -> None:
+        """A cell merged across ``width`` columns from A, every cell of it in its look (so fills and borders show)."""
+        self.put(row, 0, cell)
+        for col in range(1, width):
+            self.put(row, col, Cell(None, look=cell.look))
+        self.merges.append(CellRange(row, 0, 1, width))
+        self.heights[row] = points
+
+    def table(
+        self,
+        top: int,
+        left: int,
+        header: Sequence[str],
+        body: Sequence[Sequence[GridCell]],
+        header_points: float | None,
+        look: Look,
+    ) -> CellRange:
+        """A bold header row in ``look`` (``header_points`` high, or as its row is) and its body; the table's range."""
+        for col, title in enumerate(header):
+            self.put(top, left + col, Cell(title, bold=True, look=look))
+        if header_points is not None:
+            self.heights[top] = max(self.heights.get(top, 0), header_points)
+        for r, line in enumerate(body, 1):
+            for col, cell in enumerate(line):
+                self.put(top + r, left + col, cell)
+        return CellRange(top, left, len(body) + 1, len(header))
+
+    def wrapped(self, row: int, col: int, width: int, cell: Cell) -> None:
+        """A cell of wrapped text merged over ``width`` columns; :meth:`fit_heights` sizes its row."""
+        self.put(row, col, cell)
+        for extra in range(col + 1, col + width):
+            self.put(row, extra, Cell(None, look=cell.look))
+        merged = CellRange(row, col, 1, width)
+        if width > 1:
+            self.merges.append(merged)
+        self.wrapping.append(merged)
+
+    def fit_widths(self, columns: int, least: float, most: float = 60) -> list[float]:
+        """The first ``columns`` widths: each column's widest shown value (merged cells left out) plus padding."""
+        merged = {rc for m in self.merges for rc in m.cells()}
+        widths = [least] * columns
+        for (r, c), cell in self.cells.items():
+            if c < columns and (r, c) not in merged:
+                widths[c] = max(widths[c], shown_width(cell) + 2)
+        return [round(min(w, most), 1) for w in widths]
+
+    def fit_heights(self, widths: Sequence[float], line_points: float = LINE_POINTS) -> None:
+        """Rows of wrapped text as high as their lines in the columns' widths (Excel doesn't size them on open)."""
+        for merged in self.wrapping:
+            value = self.cells[(merged.row, merged.col)]
+            text = str(value.value if isinstance(value, Cell) else value)
+            chars = sum(widths[merged.col : merged.col + merged.width]) * _TEXT_PER_DIGIT
+            lines = math.ceil(text_length(text) / max(chars - 2, 1)) or 1
+            self.heights[merged.row] = max(self.heights.get(merged.row, 0), lines * line_points + 3)
+
+    def top_of(self, row: int) -> int:
+        """Pixels from the top of the tab to the top of ``row``."""
+        return sum(row_pixels(self.heights.get(r)) for r in range(row))
+
+    def row_at(self, pixels: int) -> int:
+        """The first row whose top is at or below ``pixels``."""
+        row = top = 0
+        while top < pixels:
+            top += row_pixels(self.heights.get(row))
+            row += 1
+        return row
+
+    def rows(self) -> list[list[GridCell]]:
+        height = max((r for r, _ in self.cells), default=-1) + 1
+        out: list[list[GridCell]] = [[] for _ in range(height)]
+        for (r, c), cell in sorted(self.cells.items()):
+            line = out[r]
+            line.extend([None] * (c - len(line)))
+            line.append(cell)
+        return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .figures import FAMINE, Figures, ForecastMonth, OwnerLine, cents
@@ -56,7 +56,13 @@ def money(value: Decimal | None, currency: str) -> str:
 
 
 def pct(value: Decimal | None) -> str:
-    return "–" if value is None else f"{float(value):.0%}"
+    """A ratio as the Summary tab shows it (``0.0%``): one decimal, halves rounded up as Excel shows them."""
+    return "–" if value is None else f"{one_decimal(value * 100)}%"
+
+
+def one_decimal(value: Decimal) -> Decimal:
+    """Half-up to one decimal, as a spreadsheet shows ``0.0``: 16.25 → 16.3 (a float would give 16.2)."""
+    return Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def findings_text(result: Result, limit: int | None = None) -> str:
@@ -103,7 +109,7 @@ def figures_text(f: Figures, highlight: Highlight = None) -> str:
         "",
         f"  Open deals {f.open_count}   open pipeline {money(f.open_amount, c)}   "
         f"weighted {money(f.weighted_pipeline, c)}   coverage "
-        + ("–" if f.coverage is None else f"{float(f.coverage):.1f}×"),
+        + ("–" if f.coverage is None else f"{one_decimal(f.coverage)}×"),
         f"  Win rate {pct(f.win_rate)}   closing rate {pct(f.closing_rate)} of {f.appointments_held} meetings   "
         f"average won deal {money(f.average_won_deal, c)}",
         "  Sales cycle "
@@ -115,17 +121,15 @@ def figures_text(f: Figures, highlight: Highlight = None) -> str:
     most = max((s.count for s in f.stages), default=0)
     for s in f.stages:
         bar = "█" * round(20 * s.count / most) if most else ""
-        lines.append(
-            f"  {s.stage:<14}{s.count:>6}{s.amount:>20,.2f}{float(s.probability):>7.0%}{s.weighted:>20,.2f}  {bar}"
-        )
+        lines.append(f"  {s.stage:<14}{s.count:>6}{s.amount:>20,.2f}{pct(s.probability):>7}{s.weighted:>20,.2f}  {bar}")
     lines.append("")
-    lines.append(f"  {'Owner':<16}{'Deals':>6}{'Weighted':>18}{'Won':>18}{'Quota':>18}{'To generate':>18}{'Att.':>6}")
+    lines.append(f"  {'Owner':<16}{'Deals':>6}{'Weighted':>18}{'Won':>18}{'Quota':>18}{'To generate':>18}{'Att.':>7}")
     for o in f.owners:
         quota = "–" if o.quota is None else f"{o.quota:,.2f}"
         to_gen = "–" if o.to_generate is None else f"{o.to_generate:,.2f}"
         lines.append(
             f"  {o.owner[:15]:<16}{o.count:>6}{o.weighted_pipeline:>18,.2f}{o.won_this_period:>18,.2f}"
-            f"{quota:>18}{to_gen:>18}{pct(o.attainment):>6}"
+            f"{quota:>18}{to_gen:>18}{pct(o.attainment):>7}"
         )
     lines.append("")
     lines.append(f"Forecast by month ({c}: open deals weighted, by expected close; overdue deals in the first month)")

@@ -25,6 +25,7 @@ class Finding:
     cell: str
     prospect: str | None
     message: str
+    owner: str | None = None  # the row's Owner: the Checks tab lists it so a rep can filter their own
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -131,7 +132,7 @@ class _Checker:
     def add(self, rule: str, row: Row, cell: str, message: str, severity: str | None = None) -> None:
         sev = severity or self.severity[rule]
         if sev != "off":
-            self.out.findings.append(Finding(rule, sev, row.row, cell, row.prospect, message))
+            self.out.findings.append(Finding(rule, sev, row.row, cell, row.prospect, message, row.owner))
 
     def cell(self, name: str, row: Row) -> str:
         """The field's cell, or the row's prospect cell when the sheet has no such column."""
@@ -197,6 +198,7 @@ class _Checker:
                         row.prospect,
                         f"same prospect and email as row {earlier.row} ({self.cell('prospect', earlier)}) — "
                         "merge the two rows or delete this one",
+                        row.owner,
                     )
                 )
         return found

@@ -165,8 +165,8 @@ def _grids(book: Book, result: Result, config: Config) -> list[Grid]:
         rows = [values for _n, values in book.rows(title)]
         first = rows[0] if rows else []
         if wanted == config.tabs.history:
-            header = [str(v).strip().casefold() for v in first[: len(tabs.HISTORY_HEADER)]]
-            ours = header == [h.casefold() for h in tabs.HISTORY_HEADER]
+            header = [str(v).strip().casefold() for v in first[: len(tabs.HISTORY_MARK)]]
+            ours = header == [h.casefold() for h in tabs.HISTORY_MARK]
             history_rows = rows[1:]
         else:
             ours = bool(first) and isinstance(first[0], str) and first[0].startswith(MARKER)
@@ -176,7 +176,7 @@ def _grids(book: Book, result: Result, config: Config) -> list[Grid]:
                 f'Rename that tab, or set [tabs] {_tab_key(config, wanted)} = "<another name>" in sheetsync.toml'
             )
     return [
-        tabs.summary_grid(result.figures, config),
+        tabs.summary_grid(result.figures, config, history_rows),
         tabs.checks_grid(result.checked.findings, result.as_of, config),
         tabs.history_grid(result.figures, history_rows, config),
     ]

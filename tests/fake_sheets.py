@@ -15,6 +15,14 @@ Google's strict JSON parsing makes it), ranges and anchors must lie inside
 an existing grid, ids must be new (or exist, to update or delete), and the
 charts are kept per sheet and listed by the metadata read.
 
+So do the tab's looks (issue 15): every ``CellFormat`` sent in ``updateCells``
+(number formats, colours, borders, alignment, wrapping, text formats and
+links) is checked field by field; ``mergeCells``/``unmergeCells``,
+``setBasicFilter``, frozen rows and hidden gridlines in ``addSheet`` and
+``updateSheetProperties``, and row heights in ``updateDimensionProperties``
+are checked and kept, and the metadata lists merges, frozen rows and
+gridlines as Google does.
+
 Requests are logged by kind (``token``, ``metadata``, ``batchGet``,
 ``batchUpdate``) so tests can assert the request budget.
 """
@@ -84,10 +92,20 @@ class Sheet:
     sheet_type: str = "GRID"
     #: chartId → the EmbeddedChart as the API spells it (chartId, spec, position); replaced, never edited.
     charts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    heights: dict[int, int] = field(default_factory=dict)
+    frozen_rows: int = 0
+    hide_gridlines: bool = False
+    #: The BasicFilter as sent (its range), or None.
+    basic_filter: dict[str, Any] | None = None
 
     def copy(self) -> Sheet:
         return dataclasses.replace(
-            self, cells=dict(self.cells), merges=list(self.merges), widths=dict(self.widths), charts=dict(self.charts)
+            self,
+            cells=dict(self.cells),
+            merges=list(self.merges),
+            widths=dict(self.widths),
+            charts=dict(self.charts),
+            heights=dict(self.heights),
         )
 
     def used(self) -> tuple[int, int]:
@@ -117,7 +135,12 @@ class Sheet:
         props: dict[str, Any] = {"sheetId": self.sheet_id, "title": self.title, "index": index}
         props["sheetType"] = self.sheet_type
         if self.sheet_type == "GRID":
-            props["gridProperties"] = {"rowCount": self.rows, "columnCount": self.columns}
+            grid: dict[str, Any] = {"rowCount": self.rows, "columnCount": self.columns}
+            if self.frozen_rows:
+                grid["frozenRowCount"] = self.frozen_rows
+            if self.hide_gridlines:
+                grid["hideGridlines"] = True
+            props["gridProperties"] = grid
         return props
 
 
@@ -325,22 +348,34 @@ class FakeSheets(FakeGoogle):
             sheet_id = max((s.sheet_id for s in sheets), default=0) + 1
         if not isinstance(sheet_id, int) or sheet_id < 0 or any(s.sheet_id == sheet_id for s in sheets):
             raise ApiError(400, f"Invalid {where}: Sheet with id {sheet_id} already exists or is invalid.")
+        _fields(props, _SHEET_PROPERTY_FIELDS, f"{where}.properties")
         grid = props.get("gridProperties", {})
+        _fields(grid, _GRID_PROPERTY_FIELDS, f"{where}.properties.gridProperties")
         sheet = Sheet(sheet_id, title, int(grid.get("rowCount", 1000)), int(grid.get("columnCount", 26)))
+        _set_grid_properties(sheet, grid, set(_GRID_PROPERTY_FIELDS), where)
         sheets.insert(int(props.get("index", len(sheets))), sheet)
         return {"addSheet": {"properties": sheet.properties(sheets.index(sheet))}}
 
     def _do_updateSheetProperties(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        _fields(spec, {"properties", "fields"}, where)
         props, fields = spec.get("properties", {}), spec.get("fields")
         if not fields:
             raise ApiError(400, f"Invalid {where}: fields is required")
+        _fields(props, _SHEET_PROPERTY_FIELDS, f"{where}.properties")
         sheet = self._by_id(sheets, props.get("sheetId"), where)
         names = {name.strip() for name in fields.split(",")}
         grid = props.get("gridProperties", {})
-        if names & {"*", "gridProperties", "gridProperties.rowCount"}:
+        _fields(grid, _GRID_PROPERTY_FIELDS, f"{where}.properties.gridProperties")
+        known = {"*", "title", "gridProperties", *(f"gridProperties.{name}" for name in _GRID_PROPERTY_FIELDS)}
+        if names - known:
+            raise ApiError(400, f"Invalid {where}: the fake doesn't update {sorted(names - known)}")
+        whole = bool(names & {"*", "gridProperties"})
+        chosen = set(_GRID_PROPERTY_FIELDS) if whole else {n.split(".", 1)[1] for n in names if "." in n}
+        if "rowCount" in chosen:
             sheet.rows = int(grid["rowCount"])
-        if names & {"*", "gridProperties", "gridProperties.columnCount"}:
+        if "columnCount" in chosen:
             sheet.columns = int(grid["columnCount"])
+        _set_grid_properties(sheet, grid, chosen, where)
         if names & {"*", "title"}:
             sheet.title = props["title"]
         sheet.cells = {(r, c): d for (r, c), d in sheet.cells.items() if r < sheet.rows and c < sheet.columns}
@@ -401,6 +436,9 @@ class FakeSheets(FakeGoogle):
 
     @staticmethod
     def _check_cell(data: Mapping[str, Any], where: str) -> None:
+        _fields(data, _CELL_DATA_FIELDS, where)
+        if "userEnteredFormat" in data:
+            _check_cell_format(data["userEnteredFormat"], f"{where}.userEnteredFormat")
         entered = data.get("userEnteredValue")
         if entered is None:
             return
@@ -416,15 +454,69 @@ class FakeSheets(FakeGoogle):
             )
 
     def _do_updateDimensionProperties(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        _fields(spec, {"range", "properties", "fields", "dataSourceSheetRange"}, where)
         area = spec.get("range", {})
+        _fields(area, {"sheetId", "dimension", "startIndex", "endIndex"}, f"{where}.range")
         sheet = self._by_id(sheets, area.get("sheetId"), where)
-        if area.get("dimension") != "COLUMNS" or spec.get("fields") != "pixelSize":
-            raise ApiError(400, f"Invalid {where}: the fake only sets column pixelSize")
-        start, end = area.get("startIndex", 0), area.get("endIndex", sheet.columns)
-        if end > sheet.columns:
-            raise ApiError(400, f"Invalid {where}: Invalid dimension range, columns beyond {sheet.columns}")
-        for column in range(start, end):
-            sheet.widths[column] = int(spec["properties"]["pixelSize"])
+        dimension = area.get("dimension")
+        if dimension not in ("COLUMNS", "ROWS") or spec.get("fields") != "pixelSize":
+            raise ApiError(400, f"Invalid {where}: the fake only sets the pixelSize of COLUMNS or ROWS")
+        _fields(spec.get("properties"), {"pixelSize", "hiddenByUser", "developerMetadata"}, f"{where}.properties")
+        size = spec["properties"].get("pixelSize")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ApiError(400, f"Invalid value at '{where}.properties.pixel_size', {size!r}")
+        limit = sheet.columns if dimension == "COLUMNS" else sheet.rows
+        start, end = area.get("startIndex", 0), area.get("endIndex", limit)
+        if end > limit:
+            raise ApiError(400, f"Invalid {where}: Invalid dimension range, {dimension.lower()} beyond {limit}")
+        for index in range(start, end):
+            (sheet.widths if dimension == "COLUMNS" else sheet.heights)[index] = size
+        return {}
+
+    # merges and filters
+
+    def _do_mergeCells(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        _fields(spec, {"range", "mergeType"}, where)
+        _enum(spec.get("mergeType"), {"MERGE_ALL", "MERGE_COLUMNS", "MERGE_ROWS"}, f"{where}.mergeType")
+        sheet, area = _bounded_range(sheets, spec.get("range"), f"{where}.range")
+        if (area["endRowIndex"] - area["startRowIndex"]) * (area["endColumnIndex"] - area["startColumnIndex"]) < 2:
+            raise ApiError(400, f"Invalid {where}: a merge needs at least two cells")
+        if any(_overlap(area, merged) for merged in sheet.merges):
+            raise ApiError(400, f"Invalid {where}: You can't merge cells that are already merged.")
+        sheet.merges.append(area)
+        return {}
+
+    def _do_unmergeCells(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        _fields(spec, {"range"}, where)
+        area = spec.get("range") or {}
+        _fields(area, set(_GRID_RANGE_FIELDS), f"{where}.range")
+        sheet = _grid(sheets, area.get("sheetId"), f"{where}.range")
+        whole = {
+            "startRowIndex": area.get("startRowIndex", 0),
+            "endRowIndex": area.get("endRowIndex", sheet.rows),
+            "startColumnIndex": area.get("startColumnIndex", 0),
+            "endColumnIndex": area.get("endColumnIndex", sheet.columns),
+        }
+        kept = []
+        for merged in sheet.merges:
+            if _inside(merged, whole):
+                continue
+            if _overlap(merged, whole):
+                raise ApiError(400, f"Invalid {where}: You must select all cells in a merged range to unmerge them.")
+            kept.append(merged)
+        sheet.merges = kept
+        return {}
+
+    def _do_setBasicFilter(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        _fields(spec, {"filter"}, where)
+        _fields(spec.get("filter"), {"range", "sortSpecs", "criteria", "filterSpecs", "tableId"}, f"{where}.filter")
+        sheet, area = _bounded_range(sheets, spec["filter"].get("range"), f"{where}.filter.range")
+        sheet.basic_filter = {"range": area}
+        return {}
+
+    def _do_clearBasicFilter(self, sheets: list[Sheet], spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        _fields(spec, {"sheetId"}, where)
+        _grid(sheets, spec.get("sheetId"), where).basic_filter = None
         return {}
 
     # charts
@@ -559,6 +651,12 @@ def _check_text_format(obj: Any, where: str) -> None:
     size = obj.get("fontSize")
     if size is not None and (not isinstance(size, int) or size <= 0):
         raise ApiError(400, f"Invalid value at '{where}.font_size', {size!r}")
+    if "foregroundColorStyle" in obj:
+        _check_color_style(obj["foregroundColorStyle"], f"{where}.foregroundColorStyle")
+    if "link" in obj:
+        _fields(obj["link"], {"uri"}, f"{where}.link")
+        if not isinstance(obj["link"].get("uri"), str):
+            raise ApiError(400, f"Invalid value at '{where}.link.uri'")
 
 
 def _check_color_style(obj: Any, where: str) -> None:
@@ -581,20 +679,9 @@ def _check_chart_data(sheets: list[Sheet], data: Any, where: str) -> list[tuple[
     shapes = []
     for i, area in enumerate(ranges):
         here = f"{where}.sourceRange.sources[{i}]"
-        _fields(area, {"sheetId", "startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex"}, here)
-        sheet = _grid(sheets, area.get("sheetId"), here)
-        try:
-            top, bottom = area["startRowIndex"], area["endRowIndex"]
-            left, right = area["startColumnIndex"], area["endColumnIndex"]
-        except KeyError as missing:
-            raise ApiError(400, f"Invalid {here}: the fake needs bounded ranges ({missing.args[0]})") from None
-        if not (0 <= top < bottom <= sheet.rows and 0 <= left < right <= sheet.columns):
-            raise ApiError(
-                400,
-                f"Invalid {here}: Range ('{sheet.title}'!{column_letters(left + 1)}{top + 1}:"
-                f"{column_letters(right)}{bottom}) exceeds grid limits. Max rows: {sheet.rows}, "
-                f"max columns: {sheet.columns}",
-            )
+        _, bounded = _bounded_range(sheets, area, here)
+        top, bottom = bounded["startRowIndex"], bounded["endRowIndex"]
+        left, right = bounded["startColumnIndex"], bounded["endColumnIndex"]
         if (bottom - top == 1) == (right - left == 1):
             raise ApiError(400, f"Invalid {here}: exactly one dimension of a chart's range must have a length of 1")
         shapes.append((right - left == 1, max(bottom - top, right - left)))
@@ -688,6 +775,110 @@ def _check_position(sheets: list[Sheet], position: Any, where: str) -> Sheet:
     sheet = _check_overlay(sheets, position["overlayPosition"], f"{where}.overlayPosition")
     assert sheet is not None
     return sheet
+
+
+# --- tabs and cell formats (Sheets API v4: SheetProperties, GridProperties, CellData, CellFormat …) ----------
+
+_SHEET_PROPERTY_FIELDS = {
+    "sheetId", "title", "index", "sheetType", "gridProperties", "hidden", "tabColor", "tabColorStyle",
+    "rightToLeft", "dataSourceSheetProperties",
+}  # fmt: skip
+_GRID_PROPERTY_FIELDS = (
+    "rowCount", "columnCount", "frozenRowCount", "frozenColumnCount", "hideGridlines",
+    "rowGroupControlAfter", "columnGroupControlAfter",
+)  # fmt: skip
+_GRID_RANGE_FIELDS = ("sheetId", "startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex")
+_CELL_DATA_FIELDS = {
+    "userEnteredValue", "effectiveValue", "formattedValue", "userEnteredFormat", "effectiveFormat", "hyperlink",
+    "note", "textFormatRuns", "dataValidation", "pivotTable", "dataSourceTable", "dataSourceFormula", "chipRuns",
+}  # fmt: skip
+_CELL_FORMAT_FIELDS = {
+    "numberFormat", "backgroundColor", "backgroundColorStyle", "borders", "padding", "horizontalAlignment",
+    "verticalAlignment", "wrapStrategy", "textDirection", "textFormat", "hyperlinkDisplayType", "textRotation",
+}  # fmt: skip
+_NUMBER_FORMAT_TYPES = {"TEXT", "NUMBER", "PERCENT", "CURRENCY", "DATE", "TIME", "DATE_TIME", "SCIENTIFIC"}
+_BORDER_STYLES = {"DOTTED", "DASHED", "SOLID", "SOLID_MEDIUM", "SOLID_THICK", "NONE", "DOUBLE"}
+
+
+def _check_cell_format(obj: Any, where: str) -> None:
+    _fields(obj, _CELL_FORMAT_FIELDS, where)
+    if "numberFormat" in obj:
+        _fields(obj["numberFormat"], {"type", "pattern"}, f"{where}.numberFormat")
+        _enum(obj["numberFormat"].get("type"), _NUMBER_FORMAT_TYPES, f"{where}.numberFormat.type")
+    for name in ("backgroundColorStyle",):
+        if name in obj:
+            _check_color_style(obj[name], f"{where}.{name}")
+    if "textFormat" in obj:
+        _check_text_format(obj["textFormat"], f"{where}.textFormat")
+    if "borders" in obj:
+        _fields(obj["borders"], {"top", "bottom", "left", "right"}, f"{where}.borders")
+        for side, border in obj["borders"].items():
+            here = f"{where}.borders.{side}"
+            _fields(border, {"style", "width", "color", "colorStyle"}, here)
+            _enum(border.get("style"), _BORDER_STYLES, f"{here}.style")
+            if "colorStyle" in border:
+                _check_color_style(border["colorStyle"], f"{here}.colorStyle")
+    for name, allowed in (
+        ("horizontalAlignment", {"LEFT", "CENTER", "RIGHT"}),
+        ("verticalAlignment", {"TOP", "MIDDLE", "BOTTOM"}),
+        ("wrapStrategy", {"OVERFLOW_CELL", "LEGACY_WRAP", "CLIP", "WRAP"}),
+    ):
+        if name in obj:
+            _enum(obj[name], allowed, f"{where}.{name}")
+
+
+def _set_grid_properties(sheet: Sheet, grid: Mapping[str, Any], chosen: set[str], where: str) -> None:
+    """Frozen rows and gridlines, as Google checks them: whole numbers, fewer frozen rows than the grid has."""
+    if "frozenRowCount" in chosen:
+        frozen = grid.get("frozenRowCount", 0)
+        if not isinstance(frozen, int) or isinstance(frozen, bool) or not 0 <= frozen < sheet.rows:
+            raise ApiError(400, f"Invalid {where}: can't freeze {frozen!r} rows of {sheet.rows}")
+        for merged in sheet.merges:
+            if merged["startRowIndex"] < frozen < merged["endRowIndex"]:
+                raise ApiError(400, f"Invalid {where}: You can't freeze rows which contain only part of a merged cell.")
+        sheet.frozen_rows = frozen
+    if "hideGridlines" in chosen:
+        hide = grid.get("hideGridlines", False)
+        if not isinstance(hide, bool):
+            raise ApiError(400, f"Invalid value at '{where}.hide_gridlines', {hide!r}")
+        sheet.hide_gridlines = hide
+
+
+def _bounded_range(sheets: list[Sheet], area: Any, where: str) -> tuple[Sheet, dict[str, int]]:
+    """A GridRange with all four bounds, inside its grid (what the fake needs for merges and filters)."""
+    _fields(area, set(_GRID_RANGE_FIELDS), where)
+    sheet = _grid(sheets, area.get("sheetId"), where)
+    missing = [name for name in _GRID_RANGE_FIELDS[1:] if name not in area]
+    if missing:
+        raise ApiError(400, f"Invalid {where}: the fake needs bounded ranges ({missing[0]})")
+    top, bottom = area["startRowIndex"], area["endRowIndex"]
+    left, right = area["startColumnIndex"], area["endColumnIndex"]
+    if not (0 <= top < bottom <= sheet.rows and 0 <= left < right <= sheet.columns):
+        raise ApiError(
+            400,
+            f"Invalid {where}: Range ('{sheet.title}'!{column_letters(left + 1)}{top + 1}:"
+            f"{column_letters(right)}{bottom}) exceeds grid limits. Max rows: {sheet.rows}, "
+            f"max columns: {sheet.columns}",
+        )
+    return sheet, {name: area[name] for name in _GRID_RANGE_FIELDS}
+
+
+def _overlap(a: Mapping[str, int], b: Mapping[str, int]) -> bool:
+    return (
+        a["startRowIndex"] < b["endRowIndex"]
+        and b["startRowIndex"] < a["endRowIndex"]
+        and a["startColumnIndex"] < b["endColumnIndex"]
+        and b["startColumnIndex"] < a["endColumnIndex"]
+    )
+
+
+def _inside(inner: Mapping[str, int], outer: Mapping[str, int]) -> bool:
+    return (
+        outer["startRowIndex"] <= inner["startRowIndex"]
+        and inner["endRowIndex"] <= outer["endRowIndex"]
+        and outer["startColumnIndex"] <= inner["startColumnIndex"]
+        and inner["endColumnIndex"] <= outer["endColumnIndex"]
+    )
 
 
 # --- A1 helpers -------------------------------------------------------------------

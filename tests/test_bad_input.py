@@ -308,7 +308,7 @@ CELL_CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, str]], list[
 def _checks_findings(path: Path) -> list[tuple[Any, ...]]:
     ws = openpyxl.load_workbook(path)["Checks"]
     rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
-    header = rows.index(("Cell", "Row", "Prospect", "Rule", "Severity", "Message"))
+    header = rows.index(("Cell", "Row", "Prospect", "Owner", "Rule", "Severity", "Message"))
     return [r for r in rows[header + 1 :] if any(v is not None for v in r)]
 
 
@@ -336,7 +336,7 @@ def test_bad_cells_are_findings_never_crashes(tmp_path: Path, run_cli: Callable[
     assert result.exit_code == 1, result.stderr
     assert [(f["rule"], f["cell"]) for f in json.loads(result.stdout)["findings"]] == found
     assert parts(path)["xl/worksheets/sheet1.xml"] == pipeline_before  # the pipeline itself never changes
-    on_checks = [(r[3], r[0]) for r in _checks_findings(path)]
+    on_checks = [(r[4], r[0]) for r in _checks_findings(path)]
     assert on_checks == found
 
 

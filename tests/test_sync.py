@@ -160,8 +160,10 @@ def test_sync_writes_summary_checks_and_history(book: Path, run_cli: Callable[..
 
     checks = tabs["Checks"]
     assert str(checks[0][0]).startswith(MARKER)
+    owner_col = tabs["Pipeline"][0].index("Owner")
+    owners = {n: row[owner_col] for n, row in enumerate(tabs["Pipeline"], 1)}
     assert checks_rows(checks) == [
-        (f["cell"], f["row"], f["prospect"], f["rule"], f["severity"], f["message"]) for f in findings
+        (f["cell"], f["row"], f["prospect"], owners[f["row"]], f["rule"], f["severity"], f["message"]) for f in findings
     ]
 
     history = tabs["History"]
@@ -277,6 +279,19 @@ def test_sync_verbose_prints_the_report_when_not_on_a_terminal(book: Path, run_c
     assert result.exit_code == 1
     assert "Won this period" in result.stdout and "Pipeline!G11" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_terminal_rounds_like_the_summary_tab(book: Path, run_cli: Callable[..., Result]) -> None:
+    """Issue 15: percent and coverage with one decimal, as the Summary tab's 0.0% and 0.0× formats show them.
+
+    David's attainment is exactly 16.25 %: the tab shows 16.3%, and so does the terminal.
+    """
+    result = sync(run_cli, book, "--verbose")
+    attainment = "21.5% of quota THB 3,000,000.00"  # 645,000 / 3,000,000
+    assert attainment in result.stdout and "coverage 1.3×" in result.stdout
+    assert "Win rate 60.0%   closing rate 28.6% of 21 meetings" in result.stdout
+    (david,) = [line for line in result.stdout.splitlines() if line.startswith("  David ")]
+    assert david.endswith(" 16.3%")
 
 
 def run_on_terminal(path: Path) -> tuple[int, str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,32 @@ import pytest
 
 from sheetsync.config import Config, parse_config
 from sheetsync.figures import Figures, compute
-from sheetsync.grid import Grid, unwrap
+from sheetsync.grid import (
+    Cell,
+    CellRange,
+    Grid,
+    Link,
+    Page,
+    amount_format,
+    column_pixels,
+    covered_cells,
+    row_pixels,
+    shown_width,
+    unwrap,
+)
 from sheetsync.model.quotas import read_quotas
 from sheetsync.model.reader import read_rows
-from sheetsync.rules import Checked, check
-from sheetsync.tabs import checks_grid, history_grid, summary_grid
+from sheetsync.rules import Checked, Finding, check
+from sheetsync.tabs import (
+    CHART_GAP,
+    CHART_HEIGHTS,
+    CHART_WIDTH,
+    cell_link,
+    checks_grid,
+    history_grid,
+    summary_grid,
+    trend_entries,
+)
 
 AS_OF = dt.date(2026, 11, 27)
 D = dt.date
@@ -49,6 +71,7 @@ HISTORY_HEADER = [
     "Won this period",
     "Quota",
     "To generate",
+    "Expected from pipeline",
 ]
 HEAD = ["Prospect", "Owner", "Stage", "Budget", "Expected Close", "Closed On", "Created", "Appointment",
         "Last Contact", "Next Follow-up", "Decision Maker", "Email"]  # fmt: skip
@@ -116,6 +139,16 @@ def row_starting(grid: Grid, first: str) -> int:
     raise AssertionError(f"no row starting with {first!r}")
 
 
+def table_at(grid: Grid, header: list[str]) -> tuple[int, int]:
+    """(row, column) where a table's header row stands, wherever the layout put it."""
+    for i, row in enumerate(grid.rows):
+        cells = [unwrap(c)[0] for c in row]
+        for j in range(len(cells) - len(header) + 1):
+            if cells[j : j + len(header)] == header:
+                return i, j
+    raise AssertionError(f"no table with header {header!r}")
+
+
 def is_number(v: Any) -> bool:
     return isinstance(v, int | float | Decimal) and not isinstance(v, bool)
 
@@ -158,11 +191,11 @@ def test_summary_key_figure_labels_exact_and_in_order(summary: Grid) -> None:
     ],
 )
 def test_summary_amounts_are_numbers_with_currency_format(summary: Grid, label: str, expected: Decimal) -> None:
-    """Amounts are numbers (not text), exact to the cent, with a thousands-separator format naming the currency."""
+    """Amounts are numbers (not text), exact to the cent, shown in whole baht with the baht sign (issue 15)."""
     value, fmt = key_cell(summary, label)
     assert is_number(value), (label, value)
     assert Decimal(str(value)) == expected
-    assert fmt is not None and "#,##0" in fmt and "THB" in fmt
+    assert fmt == "฿#,##0"
 
 
 @pytest.mark.parametrize(
@@ -198,7 +231,7 @@ def test_summary_counts_dates_and_other_numbers(summary: Grid) -> None:
     velocity, fmt = key_cell(summary, "Velocity per day")
     # 2 open × (2/3) × 750.05 / 31.5 = 31.7481…
     assert float(velocity) == pytest.approx(31.75, abs=0.005)
-    assert fmt is not None and "THB" in fmt
+    assert fmt == "฿#,##0"
     for label in KEY_LABELS:
         value, _fmt = key_cell(summary, label)
         assert not isinstance(value, str), label
@@ -216,19 +249,21 @@ def test_summary_null_figures_are_empty_cells() -> None:
         assert key_cell(grid, label)[0] is None, label
 
 
-def test_summary_currency_from_config() -> None:
-    """[pipeline] currency names the currency in the amount format."""
-    config = cfg({"pipeline": {"currency": "USD"}, "quota": {"amount": 100}})
+@pytest.mark.parametrize(
+    ("currency", "expected"), [("USD", "$#,##0"), ("usd", "$#,##0"), ("SGD", '#,##0 "SGD"'), ("thb", "฿#,##0")]
+)
+def test_summary_currency_from_config(currency: str, expected: str) -> None:
+    """[pipeline] currency picks the amount format: the baht and dollar signs, else the code after (issue 15)."""
+    config = cfg({"pipeline": {"currency": currency}, "quota": {"amount": 100}})
     f, _ = figures(config=config)
     _value, fmt = key_cell(summary_grid(f, config), "Quota")
-    assert fmt is not None and "USD" in fmt and "THB" not in fmt
+    assert fmt == expected
 
 
 def test_summary_stage_table(summary: Grid) -> None:
     """The stage table header is `Stage | Deals | Amount | Probability | Weighted`, then every stage in order."""
-    i = row_starting(summary, "Stage")
-    assert values(summary)[i][:5] == ["Stage", "Deals", "Amount", "Probability", "Weighted"]
-    body = summary.rows[i + 1 : i + 9]
+    i, j = table_at(summary, ["Stage", "Deals", "Amount", "Probability", "Weighted"])
+    body = [row[j : j + 5] for row in summary.rows[i + 1 : i + 9]]
     names = [unwrap(r[0])[0] for r in body]
     assert names == ["Lead", "Qualified", "Appointment", "Demo", "Proposal", "Negotiation", "Won", "Lost"]
     lead = [unwrap(c) for c in body[0][:5]]
@@ -295,12 +330,12 @@ def test_checks_grid_marker_header_and_rows_in_order() -> None:
     a1 = unwrap(grid.rows[0][0])[0]
     assert isinstance(a1, str) and a1.startswith("Generated by sheetsync") and "2026-11-27" in a1
     h = row_starting(grid, "Cell")
-    assert values(grid)[h] == ["Cell", "Row", "Prospect", "Rule", "Severity", "Message"]
+    assert values(grid)[h] == ["Cell", "Row", "Prospect", "Owner", "Rule", "Severity", "Message"]
     body = [r for r in values(grid)[h + 1 :] if any(v not in (None, "") for v in r)]
-    expected = [(x.cell, x.row, x.prospect, x.rule, x.severity, x.message) for x in checked.findings]
+    expected = [(x.cell, x.row, x.prospect, "Alice", x.rule, x.severity, x.message) for x in checked.findings]
     assert [tuple(r) for r in body] == expected
     assert [r[1] for r in body] == sorted(r[1] for r in body)
-    assert [(r[1], r[3]) for r in body] == [
+    assert [(r[1], r[4]) for r in body] == [
         (3, "decision-maker"),
         (4, "unknown-stage"),
         (5, "bad-value"),
@@ -314,9 +349,9 @@ def test_checks_grid_without_findings_has_no_finding_rows() -> None:
     """With no findings the Checks tab still has marker and header, and no row carries a rule."""
     grid = checks_grid([], AS_OF, Config())
     h = row_starting(grid, "Cell")
-    assert values(grid)[h] == ["Cell", "Row", "Prospect", "Rule", "Severity", "Message"]
+    assert values(grid)[h] == ["Cell", "Row", "Prospect", "Owner", "Rule", "Severity", "Message"]
     for row in values(grid)[h + 1 :]:
-        assert len(row) < 4 or row[3] in (None, "")
+        assert len(row) < 5 or row[4] in (None, "")
 
 
 def test_checks_grid_uses_configured_tab_name() -> None:
@@ -325,6 +360,11 @@ def test_checks_grid_uses_configured_tab_name() -> None:
 
 
 # ---------------------------------------------------------------- History
+
+
+#: The History cells after the two dates of a run on PIPELINE with quotas: open deals, open pipeline, weighted,
+#: won, quota, to generate, expected.
+THIS_RUN = [2, Decimal(2300), Decimal(1530), Decimal("1000.10"), Decimal(4000), Decimal("1499.90"), Decimal(1500)]
 
 
 def history_values(grid: Grid) -> list[list[Any]]:
@@ -337,9 +377,7 @@ def test_history_header_and_first_row() -> None:
     grid = history_grid(f, [], Config())
     assert grid.title == "History"
     assert values(grid)[0] == HISTORY_HEADER
-    assert history_values(grid) == [
-        [AS_OF, D(2026, 10, 1), 2, Decimal(2300), Decimal(1530), Decimal("1000.10"), Decimal(4000), Decimal("1499.90")]
-    ]
+    assert history_values(grid) == [[AS_OF, D(2026, 10, 1), *THIS_RUN]]
     fmts = [unwrap(c)[1] for c in grid.rows[1]]
     assert fmts[0] and "yy" in fmts[0] and fmts[1] and "yy" in fmts[1]
     assert all(fmt and "#,##0" in fmt for fmt in fmts[3:])
@@ -370,9 +408,9 @@ def test_history_keeps_earlier_rows_in_any_backend_shape_and_sorts() -> None:
     assert by_date[D(2026, 11, 20)][1] == D(2026, 10, 1)  # serial period start → date
     assert by_date[D(2026, 11, 13)][1] == D(2026, 10, 1)  # ISO period start → date
     assert by_date[D(2026, 12, 4)][1] == D(2026, 10, 1)  # datetime → date
-    assert [float(v) for v in by_date[D(2026, 11, 20)][2:]] == [4, 2100, 1400, 900, 4000, 1600]
-    assert [float(v) for v in by_date[D(2026, 11, 13)][2:]] == [3, 1900, 1200, 800, 4000, 2000]
-    assert by_date[D(2026, 9, 30)][6:] == [None, None]
+    assert [float(v) for v in by_date[D(2026, 11, 20)][2:8]] == [4, 2100, 1400, 900, 4000, 1600]
+    assert [float(v) for v in by_date[D(2026, 11, 13)][2:8]] == [3, 1900, 1200, 800, 4000, 2000]
+    assert by_date[D(2026, 9, 30)][6:] == [None, None, None]  # rows written before issue 15 have no Expected
     assert by_date[AS_OF][3] == Decimal(2300)
 
 
@@ -390,7 +428,7 @@ def test_history_same_as_of_is_replaced(same_day: Any) -> None:
     ]
     rows = history_values(history_grid(f, existing, Config()))
     assert [r[0] for r in rows] == [D(2026, 11, 20), AS_OF]
-    assert rows[1][2:] == [2, Decimal(2300), Decimal(1530), Decimal("1000.10"), Decimal(4000), Decimal("1499.90")]
+    assert rows[1][2:] == THIS_RUN
 
 
 def test_history_rerun_is_idempotent() -> None:
@@ -413,3 +451,178 @@ def test_summary_without_diagnosis_lists_no_code() -> None:
     assert f.diagnosis == []
     codes = {"prospect-more", "present-more", "closing-skills", "thin-coverage", "stalled", "big-deal"}
     assert not codes & {v for row in values(summary_grid(f, Config())) for v in row if isinstance(v, str)}
+
+
+# ---------------------------------------------------------------- the report layout (issue 15)
+
+
+def cells_with_values(grid: Grid) -> set[tuple[int, int]]:
+    return {
+        (r, c) for r, row in enumerate(grid.rows) for c, cell in enumerate(row) if unwrap(cell)[0] not in (None, "")
+    }
+
+
+def test_summary_is_laid_out_as_a_one_page_report(summary: Grid) -> None:
+    """Issue 15: a title band over the whole width, the title row frozen, no gridlines, landscape one page wide."""
+    assert summary.frozen_rows == 1 and summary.gridlines is False
+    assert summary.page == Page(landscape=True, fit_width=True)
+    band = next(m for m in summary.merges if (m.row, m.col) == (0, 0))
+    right_edge = max(covered_cells(c.anchor, summary.widths, summary.heights).col for c in summary.charts)
+    assert band.height == 1 and band.col + band.width - 1 >= right_edge
+    title = summary.rows[0][0]
+    assert isinstance(title, Cell) and title.look is not None and title.look.fill and title.bold
+    summary.check_layout()
+    summary.check_charts()
+    assert not any(isinstance(v, str) and "█" in v for row in values(summary) for v in row)  # the chart replaced it
+
+
+def test_summary_columns_fit_what_they_hold(summary: Grid) -> None:
+    """Each column of the tables is as wide as its widest value (merged cells aside) and no wider than that needs."""
+    merged = {rc for m in summary.merges for rc in m.cells()}
+    for col in range(10):
+        shown = [
+            shown_width(row[col]) for r, row in enumerate(summary.rows) if col < len(row) and (r, col) not in merged
+        ]
+        assert summary.widths[col] >= max(shown), col
+        assert summary.widths[col] <= max(8, max(shown) + 2) + 0.1, col
+
+
+def test_summary_tables_keep_their_headers_and_charts_read_them() -> None:
+    """The funnel charts Lead … Won by amount and weighted; owners won, expected and to generate; the trend by date."""
+    f, _ = figures(quotas={"Alice": 3000, "Bob": 1000})
+    grid = summary_grid(f, Config())
+    by_key = {c.key: c for c in grid.charts}
+    assert list(by_key) == ["stage-funnel", "owners", "history-trend"]
+
+    def column(cells: CellRange) -> list[Any]:
+        return [unwrap(grid.cell(r, c))[0] for r, c in cells.cells()]
+
+    funnel = by_key["stage-funnel"]
+    assert column(funnel.categories) == ["Stage", "Lead", "Qualified", "Appointment", "Demo", "Proposal",
+                                         "Negotiation", "Won"]  # fmt: skip
+    assert [column(s.cells)[0] for s in funnel.series] == ["Amount", "Weighted"]
+    assert funnel.kind == "bar" and funnel.number_format == "฿#,##0"  # amounts under 10,000: whole baht
+    owners = by_key["owners"]
+    assert column(owners.categories) == ["Owner", "Alice", "Bob", "(none)"]
+    assert [column(s.cells)[0] for s in owners.series] == ["Won this period", "Expected", "To generate"]
+    assert owners.stacked and owners.kind == "column"
+    trend = by_key["history-trend"]
+    assert column(trend.categories) == ["As of", AS_OF]
+    assert [column(s.cells) for s in trend.series] == [
+        ["Won", Decimal("1000.10")],
+        ["Expected", Decimal("1500.00")],
+        ["To generate", Decimal("1499.90")],
+    ]
+
+
+def test_charts_sit_beside_the_tables_and_leave_the_forecast_its_place(summary: Grid) -> None:
+    """No chart lies over a value or another chart; with the fourth (forecast) chart the page is still one page.
+
+    The page is landscape and one page wide, so it holds one page when the
+    report is at least as wide for its height as the paper's printable
+    area: 10.89 × 7.27 inches on A4 with our margins (Letter is less wide).
+    """
+    taken = cells_with_values(summary) - {(0, 0)}
+    areas = [covered_cells(c.anchor, summary.widths, summary.heights) for c in summary.charts]
+    for spec, area in zip(summary.charts, areas, strict=True):
+        assert not set(area.cells()) & taken, spec.key
+        assert area.col > 9, spec.key  # right of the owner table, the widest
+    for upper, lower in itertools.pairwise(areas):
+        assert upper.row + upper.height <= lower.row
+
+    def top(row: int) -> int:
+        return sum(row_pixels(summary.heights.get(r)) for r in range(row))
+
+    third = summary.charts[-1].anchor
+    fourth_bottom = top(third.row) + third.height + CHART_GAP + CHART_HEIGHTS[3] + CHART_GAP
+    height = max(top(len(summary.rows)), fourth_bottom)
+    width = sum(column_pixels(w) for w in summary.widths) + CHART_WIDTH
+    assert width / height >= 10.89 / 7.27, (width, height)
+
+
+@pytest.mark.parametrize(("amounts", "axis"), [(5_000, "฿#,##0"), (50_000, '฿#,##0,"k"'), (5_000_000, '฿#,##0.0,,"M"')])
+def test_chart_axes_count_in_thousands_or_millions_when_amounts_run_high(amounts: int, axis: str) -> None:
+    """A value axis reads ฿1.2M rather than ฿1,200,000 (Excel's axis format; cells keep their own)."""
+    f, _ = figures([["Big", "Alice", "Proposal", amounts, D(2026, 12, 15)]])
+    assert {c.number_format for c in summary_grid(f, Config()).charts} == {axis}
+
+
+def test_amount_format_names_the_currency() -> None:
+    """฿ and $ go before the number; any other code follows it; the format has no decimals (cells keep cents)."""
+    assert [amount_format(c) for c in ("THB", "USD", "EUR", 'A"B')] == ["฿#,##0", "$#,##0", '#,##0 "EUR"', '#,##0 "AB"']
+
+
+def test_notes_go_under_the_key_figures_before_the_diagnosis() -> None:
+    """A note (how a figure was worked out) is a full-width line after the key figures, above the diagnosis."""
+    f, _ = figures()
+    note = "Won deals dated by Expected Close: there is no Closed On column"
+    grid = summary_grid(f, Config(), notes=[note])
+    at = next(i for i, row in enumerate(values(grid)) if row and row[0] == note)
+    assert at > row_starting(grid, "Excluded rows") and at < row_starting(grid, "Diagnosis")
+    assert any((m.row, m.col, m.width) == (at, 0, 10) for m in grid.merges)
+
+
+HIST = [AS_OF - dt.timedelta(days=7 * n) for n in range(1, 4)]
+
+
+def test_trend_shows_this_periods_history_with_this_run() -> None:
+    """The trend: History rows of this period (earlier periods left out), with today's figures, oldest first."""
+    f, _ = figures(quotas={"Alice": 3000, "Bob": 1000})
+    history = [
+        [D(2026, 9, 25), D(2026, 7, 1), 1, 1, 1, 500, 4000, 3000, 500],  # last quarter: not this period's trend
+        *[[day, D(2026, 10, 1), 2, 2000, 1500, 900, 4000, 1600, 1500] for day in HIST],
+        [D(2026, 10, 2), D(2026, 10, 1), 2, 2000, 1500, 100, 4000, 3900],  # written before Expected was kept
+    ]
+    entries = trend_entries(f, history)
+    assert [e.as_of for e in entries] == [D(2026, 10, 2), *sorted(HIST), AS_OF]
+    assert entries[0].expected is None and entries[-1].expected == Decimal("1500.00")
+
+
+def test_a_daily_trend_is_thinned_to_weeks() -> None:
+    """More than 13 as-of dates (a daily cron): the last run of each week, at most the latest 13."""
+    f, _ = figures()
+    days = [D(2026, 10, 1) + dt.timedelta(days=n) for n in range(57)]
+    entries = trend_entries(f, [[day, D(2026, 10, 1), 1, 1, 1, 1, None, None, 1] for day in days])
+    assert len(entries) == 9 and entries[-1].as_of == AS_OF
+    assert len({e.as_of.isocalendar()[:2] for e in entries}) == len(entries)
+
+
+# ---------------------------------------------------------------- Checks a rep can work from (issue 15)
+
+
+def test_checks_cells_link_to_the_cells_and_the_header_filters() -> None:
+    """Issue 15: each Cell links to its cell, the owner is shown, errors and warnings are tinted, header frozen."""
+    rows = [["No DM", "Bob", "Demo", 100, D(2026, 12, 1), None, None, None, None, None, "no"]]
+    _f, checked = figures(rows)
+    grid = checks_grid(checked.findings, AS_OF, Config())
+    first = grid.rows[2]
+    assert isinstance(first[0], Cell) and first[0].link == Link("Pipeline", "K2")
+    assert unwrap(first[3])[0] == "Bob"
+    severity = first[5]
+    assert isinstance(severity, Cell) and severity.look is not None and severity.look.fill
+    assert grid.frozen_rows == 2
+    assert grid.autofilter == CellRange(1, 0, len(grid.rows) - 1, 7)
+
+
+def test_a_whole_tab_finding_has_no_row_and_links_to_the_tab() -> None:
+    """A finding about the whole tab (no row, its cell the tab name) links to the tab's A1 and leaves Row empty."""
+    tab_finding = Finding("decision-maker", "warning", None, "Pipeline", None, "no Decision Maker column")  # type: ignore[arg-type]
+    grid = checks_grid([tab_finding], AS_OF, Config())
+    row = grid.rows[2]
+    assert isinstance(row[0], Cell) and row[0].link == Link("Pipeline", "A1")
+    assert unwrap(row[1])[0] is None
+
+
+@pytest.mark.parametrize(
+    ("cell", "link"),
+    [
+        ("Pipeline!F12", Link("Pipeline", "F12")),
+        ("Q4!Deals!B3", Link("Q4!Deals", "B3")),
+        ("Quotas!A3", Link("Quotas", "A3")),
+        ("Pipeline", Link("Pipeline")),
+        ("Sales 2026!", Link("Sales 2026!")),
+    ],
+)
+def test_cell_link_reads_the_cell_reference_off_the_end(cell: str, link: Link) -> None:
+    """A tab name may hold '!': the reference is what follows the last one, and only when it is a cell."""
+    assert cell_link(cell) == link

@@ -173,8 +173,8 @@ def test_new_tabs_read_back_in_openpyxl(rich: Path) -> None:
     assert ws["A1"].value == f"{MARKER} 2026-11-27" and ws["A1"].font.b
     assert ws["B2"].value == dt.datetime(2026, 11, 27) and ws["B2"].number_format == "yyyy-mm-dd"
     assert ws["B3"].value == 3_000_000 and ws["B3"].data_type == "n"
-    assert ws["B3"].number_format == '#,##0.00 "THB"'
-    assert ws["B4"].value == 1250000.5 and ws["B4"].number_format == '#,##0.00 "THB"'
+    assert ws["B3"].number_format == THB
+    assert ws["B4"].value == 1250000.5 and ws["B4"].number_format == THB
     assert ws["B5"].value == pytest.approx(0.4167) and ws["B5"].number_format == "0.0%"
     assert ws["B6"].value == 42 and not ws["B6"].font.b
     assert ws["B7"].value is None
@@ -411,7 +411,7 @@ def test_minimal_package_without_styles_or_properties(tmp_path: Path) -> None:
     ]
     ws = load(path)["Summary"]
     assert ws["A1"].font.b and not ws["A3"].font.b
-    assert ws["B3"].number_format == '#,##0.00 "THB"'
+    assert ws["B3"].number_format == THB
     assert load(path)["Pipeline"]["A1"].value == "Prospect"
 
 

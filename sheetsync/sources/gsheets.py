@@ -20,14 +20,11 @@ quotas, templates or findings: it reads tables and writes grids.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import math
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +33,21 @@ from ..google.credentials import load_identity
 from ..google.http import MAX_TRIES, RETRY_DEADLINE, RetryPolicy
 from ..google.http import RETRY_BASE_ENV as RETRY_BASE_ENV
 from ..google.http import TIMEOUT_ENV as TIMEOUT_ENV
-from ..grid import FMT_DATE, FMT_DATETIME, Grid, GridCell, unwrap
-from ..model.values import Value, col_index, to_serial
+from ..grid import Grid
+from ..model.values import Value, col_index
 from .base import find_title
 from .gsheets_api import ENDPOINT_ENV as ENDPOINT_ENV
 from .gsheets_api import SHEETS, Remote, RetryRejected, connect, resolve_endpoint
+from .gsheets_charts import ExistingChart, chart_requests, existing_charts, grid_extent
+from .gsheets_format import (
+    CELL_FIELDS,
+    grid_properties,
+    layout_requests,
+    link_address,
+    merges_as_ranges,
+    row_data,
+    unmerge_all,
+)
 
 if TYPE_CHECKING:
     from gspread.http_client import HTTPClient, ParamsType
@@ -51,15 +58,14 @@ log = logging.getLogger(__name__)
 #: What Google gives a tab added without a size; we keep that look and grow past it.
 NEW_TAB_ROWS = 1000
 NEW_TAB_COLUMNS = 26
-#: Google refuses a cell longer than this.
-MAX_CELL_CHARS = 50_000
 
 _KEY = re.compile(r"[A-Za-z0-9_-]+")
 _URL_KEY = re.compile(r"^https?://docs\.google\.com/spreadsheets/(?:u/\d+/)?d/([^/?#]+)")
+# What a run reads about the tabs: ids, titles, sizes, merges, and the charts (to find ours again).
 _METADATA_FIELDS = (
-    "properties.title,sheets(properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount)),merges)"
+    "properties.title,sheets(properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount)),"
+    "merges,charts(chartId,spec(altText)))"
 )
-_CELL_FIELDS = "userEnteredValue,userEnteredFormat"
 
 
 def parse_key(source: str) -> str:
@@ -220,6 +226,7 @@ class GoogleBook:
         self._remote = remote
         self._tabs: list[_Tab] = []
         self._tables: dict[int, list[tuple[int, list[Value]]]] = {}
+        self._charts: list[ExistingChart] = []
 
     def _call(self, call: Callable[[], Any]) -> dict[str, Any]:
         """Run a client call and insist on a JSON object back.
@@ -249,6 +256,7 @@ class GoogleBook:
         metadata = self._metadata()
         self.spreadsheet_title = str(metadata.get("properties", {}).get("title", ""))
         self._tabs = _tabs_from_metadata(metadata)
+        self._charts = existing_charts(metadata)
         fetch: list[_Tab] = []
         for name in wanted:
             tab = self._tab(name)
@@ -294,13 +302,15 @@ class GoogleBook:
         """Every Google Sheet has a writable format; a missing permission is reported by ``write``."""
 
     def write(self, grids: Sequence[Grid]) -> list[str]:
-        """Write every grid in one ``batchUpdate``: add missing tabs, size, fill, clear the rest.
+        """Write every grid in one ``batchUpdate``: add missing tabs, size, fill, format, lay out, chart.
 
         Each tab's cells are replaced through ``updateCells`` over the whole
-        sheet, so the old extent is cleared in the same step; text goes in as
-        ``stringValue``, which Google never parses as a formula (what the
-        values API calls ``RAW``).  Only the grids' own tabs are named in the
-        request, so nothing else in the spreadsheet can change.
+        sheet, so the old extent and formats are cleared in the same step;
+        text goes in as ``stringValue``, which Google never parses as a
+        formula (what the values API calls ``RAW``).  Merges, frozen rows,
+        widths, heights, the filter and the charts follow (gsheets_format,
+        gsheets_charts).  Only the grids' own tabs are named in the request,
+        so nothing else in the spreadsheet can change.
         """
         if not grids:
             return []
@@ -309,43 +319,45 @@ class GoogleBook:
         resized: list[tuple[_Tab, int, int]] = []
         taken = {tab.sheet_id for tab in self._tabs}
         seen: set[str] = set()
+        placed: list[tuple[_Tab, Grid]] = []
         for grid in grids:
             if grid.title.casefold() in seen:
                 raise ValueError(f"two grids for tab {grid.title!r}")
+            grid.check_layout()
             seen.add(grid.title.casefold())
-            height, width = len(grid.rows), grid.width
             tab = self._tab(grid.title)
+            if tab is not None and not tab.is_grid:
+                raise WriteRefused(f"tab {tab.title!r} of spreadsheet {self.key} is a chart sheet — rename it")
             if tab is None:
-                tab = _Tab(_new_sheet_id(taken), grid.title, max(NEW_TAB_ROWS, height), max(NEW_TAB_COLUMNS, width))
+                tab = _Tab(_new_sheet_id(taken), grid.title, 0, 0)
                 taken.add(tab.sheet_id)
                 added.append(tab)
-                requests_.append({"addSheet": {"properties": _sheet_properties(tab)}})
-            elif not tab.is_grid:
-                raise WriteRefused(f"tab {tab.title!r} of spreadsheet {self.key} is a chart sheet — rename it")
-            elif height > tab.rows or width > tab.columns:
+            placed.append((tab, grid))
+        links = link_address({tab.title.casefold(): tab.sheet_id for tab in [*self._tabs, *added]})
+        for tab, grid in placed:
+            chart_rows, chart_cols = grid_extent(grid.charts)
+            height, width = max(len(grid.rows), chart_rows), max(grid.width, chart_cols)
+            if tab in added:
+                tab.rows, tab.columns = max(NEW_TAB_ROWS, height), max(NEW_TAB_COLUMNS, width)
+                requests_.append({"addSheet": {"properties": _sheet_properties(tab, grid)}})
+            else:
+                if tab.merges:
+                    requests_.append(unmerge_all(tab.sheet_id))
                 rows, columns = max(tab.rows, height), max(tab.columns, width)
-                resized.append((tab, rows, columns))
-                requests_.append(
-                    {
-                        "updateSheetProperties": {
-                            "properties": {
-                                "sheetId": tab.sheet_id,
-                                "gridProperties": {"rowCount": rows, "columnCount": columns},
-                            },
-                            "fields": "gridProperties.rowCount,gridProperties.columnCount",
-                        }
-                    }
-                )
+                if (rows, columns) != (tab.rows, tab.columns):
+                    resized.append((tab, rows, columns))
+                requests_.append(_update_properties(tab.sheet_id, rows, columns, grid))
             requests_.append(
                 {
                     "updateCells": {
                         "range": {"sheetId": tab.sheet_id},
-                        "rows": [_row_data(row) for row in grid.rows],
-                        "fields": _CELL_FIELDS,
+                        "rows": [row_data(row, links) for row in grid.rows],
+                        "fields": CELL_FIELDS,
                     }
                 }
             )
-            requests_.extend(_width_requests(tab.sheet_id, grid.widths))
+            requests_.extend(layout_requests(tab.sheet_id, grid))
+            requests_.extend(chart_requests(tab.sheet_id, grid.charts, self._charts, taken=_chart_ids(requests_)))
         body = {"requests": requests_}
         try:
             self._call(lambda: self._client.batch_update(self.key, body))
@@ -356,11 +368,10 @@ class GoogleBook:
         for tab, rows, columns in resized:
             tab.rows, tab.columns = rows, columns
         self._tabs.extend(added)
-        for grid in grids:
-            written = self._tab(grid.title)
-            if written is not None:
-                self._tables.pop(written.sheet_id, None)
-                written.merges = []
+        for tab, grid in placed:
+            self._tables.pop(tab.sheet_id, None)
+            tab.merges = merges_as_ranges(tab.sheet_id, grid.merges)
+        self._charts = _charts_after(self._charts, requests_)
         return []
 
     def _applied(self, added: Sequence[_Tab]) -> bool:
@@ -386,68 +397,42 @@ def _new_sheet_id(taken: set[int]) -> int:
             return candidate
 
 
-def _sheet_properties(tab: _Tab) -> dict[str, Any]:
+def _sheet_properties(tab: _Tab, grid: Grid) -> dict[str, Any]:
     return {
         "sheetId": tab.sheet_id,
         "title": tab.title,
-        "gridProperties": {"rowCount": tab.rows, "columnCount": tab.columns},
+        "gridProperties": {"rowCount": tab.rows, "columnCount": tab.columns, **grid_properties(grid)},
     }
 
 
-def _width_requests(sheet_id: int, widths: Sequence[float]) -> list[dict[str, Any]]:
-    """Column widths in characters → pixels (about 7 px per character of Arial 10, plus padding)."""
-    return [
-        {
-            "updateDimensionProperties": {
-                "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
-                "properties": {"pixelSize": round(width * 7 + 10)},
-                "fields": "pixelSize",
-            }
+def _update_properties(sheet_id: int, rows: int, columns: int, grid: Grid) -> dict[str, Any]:
+    """An existing tab's size (grown to fit, never shrunk), frozen rows and gridlines, in one request."""
+    properties = {"rowCount": rows, "columnCount": columns, **grid_properties(grid)}
+    return {
+        "updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": properties},
+            "fields": ",".join(f"gridProperties.{name}" for name in properties),
         }
-        for i, width in enumerate(widths)
-        if width and width > 0
-    ]
+    }
 
 
-def _format_type(pattern: str, value: Value) -> str:
-    if isinstance(value, dt.datetime):
-        return "DATE_TIME"
-    if isinstance(value, dt.date):
-        return "DATE"
-    return "PERCENT" if "%" in pattern else "NUMBER"
+def _chart_ids(requests: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The chart ids this write already asks for, so a second tab's charts never take one of them."""
+    return {int(r["addChart"]["chart"]["chartId"]) for r in requests if "addChart" in r}
 
 
-def _cell_data(cell: GridCell) -> dict[str, Any]:
-    value, fmt, bold = unwrap(cell)
-    data: dict[str, Any] = {}
-    if value is None:
-        pass
-    elif isinstance(value, bool):
-        data["userEnteredValue"] = {"boolValue": value}
-    elif isinstance(value, dt.date):
-        serial = to_serial(value, "plain")  # Google counts no phantom 29 February 1900
-        data["userEnteredValue"] = {"numberValue": float(serial) if isinstance(value, dt.datetime) else serial}
-        fmt = fmt or (FMT_DATETIME if isinstance(value, dt.datetime) else FMT_DATE)
-    elif isinstance(value, int | float | Decimal):
-        number = float(value)
-        if math.isfinite(number):
-            data["userEnteredValue"] = {"numberValue": value if isinstance(value, int) else number}
-        else:
-            data["userEnteredValue"] = {"stringValue": str(value)}
-    else:
-        data["userEnteredValue"] = {"stringValue": str(value)[:MAX_CELL_CHARS]}
-    style: dict[str, Any] = {}
-    if fmt:
-        style["numberFormat"] = {"type": _format_type(fmt, value), "pattern": fmt}
-    if bold:
-        style["textFormat"] = {"bold": True}
-    if style:
-        data["userEnteredFormat"] = style
-    return data
-
-
-def _row_data(row: Sequence[GridCell]) -> dict[str, Any]:
-    cells = [_cell_data(cell) for cell in row]
-    while cells and not cells[-1]:
-        cells.pop()
-    return {"values": cells} if cells else {}
+def _charts_after(before: Sequence[ExistingChart], requests: Sequence[Mapping[str, Any]]) -> list[ExistingChart]:
+    """The spreadsheet's charts once ``requests`` are applied, for a later write in the same run."""
+    charts = {chart.chart_id: chart for chart in before}
+    for request in requests:
+        if "addChart" in request:
+            chart = request["addChart"]["chart"]
+            sheet_id = chart["position"]["overlayPosition"]["anchorCell"]["sheetId"]
+            charts[chart["chartId"]] = ExistingChart(chart["chartId"], sheet_id, chart["spec"]["altText"])
+        elif "updateChartSpec" in request:
+            update = request["updateChartSpec"]
+            old = charts[update["chartId"]]
+            charts[old.chart_id] = ExistingChart(old.chart_id, old.sheet_id, update["spec"]["altText"])
+        elif "deleteEmbeddedObject" in request:
+            charts.pop(request["deleteEmbeddedObject"]["objectId"], None)
+    return list(charts.values())

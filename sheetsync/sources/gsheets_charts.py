@@ -148,7 +148,7 @@ def chart_spec(sheet_id: int, spec: ChartSpec) -> dict[str, Any]:
             {
                 "series": _chart_data(sheet_id, series.cells),
                 "targetAxis": value_axis,
-                "colorStyle": {"rgbColor": _rgb(color)},
+                "colorStyle": {"rgbColor": rgb(color)},
             }
             for series, color in zip(spec.series, spec.colors(), strict=True)
         ],
@@ -193,6 +193,7 @@ def _chart_data(sheet_id: int, cells: CellRange) -> dict[str, Any]:
     return {"sourceRange": {"sources": [grid_range(sheet_id, cells)]}}
 
 
-def _rgb(color: str) -> dict[str, float]:
+def rgb(color: str) -> dict[str, float]:
+    """A ``#RRGGBB`` colour as the API's ``Color``: red, green and blue as fractions of 1."""
     red, green, blue = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
     return {"red": round(red, 4), "green": round(green, 4), "blue": round(blue, 4)}

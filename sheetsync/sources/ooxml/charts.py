@@ -1,8 +1,8 @@
 """Native Excel charts for a grid's :class:`~sheetsync.grid.ChartSpec` list: the parts to add to a package.
 
 XlsxWriter writes the DrawingML (docs/decisions.md says why): a throwaway
-in-memory workbook gets one sheet with the tab's title, its column widths and
-the charted cells' values, XlsxWriter adds the charts there, and the drawing
+in-memory workbook gets one sheet with the tab's title, its column widths, row
+heights and the charted cells' values, XlsxWriter adds the charts there, and the drawing
 part and chart parts are taken out of that zip through its relationships and
 renamed for the target package.  Only XlsxWriter's public API is used; a
 package laid out otherwise than expected is refused loudly (a test pins it).
@@ -15,7 +15,8 @@ both, LibreOffice keeps the name, and that is how a later run tells its own
 charts from a user's.
 
 This module only makes bytes: it never reads or writes a workbook file and
-knows nothing of the parts already in one.  The package writer wires them in:
+knows nothing of the parts already in one.  The package writer wires them in
+(``write._Planner.drawings``, with :mod:`.sheetrels`):
 
 1. Choose free part names (``xl/drawings/drawingN.xml``, one
    ``xl/charts/chartN.xml`` per chart) and call :func:`drawing_parts`.
@@ -52,7 +53,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...errors import SheetsyncError
-from ...grid import CHART_MARK, FMT_DATE, FMT_DATETIME, CellRange, ChartSpec, Grid, column_pixels, unwrap
+from ...grid import CHART_MARK, FMT_DATE, FMT_DATETIME, CellRange, ChartSpec, Grid, column_pixels, row_pixels, unwrap
 from .opc import REL_NS, relationship
 from .xmltext import esc_attr
 
@@ -177,6 +178,8 @@ def _xlsxwriter_parts(grid: Grid, date1904: bool) -> tuple[bytes, list[str], lis
         for col, width in enumerate(grid.widths):
             if width and width > 0:
                 sheet.set_column_pixels(col, col, column_pixels(width))
+        for row, points in grid.heights.items():
+            sheet.set_row_pixels(row, row_pixels(points))
         _write_charted_cells(book, sheet, grid)
         for spec in grid.charts:
             options = {"description": CHART_MARK + spec.key, "object_position": 2}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ...grid import Look
 from .opc import XML_DECLARATION
 from .xmltext import ATTRS, attrs, close_tag, elements, esc_attr, root, tag, top_level_elements
 
@@ -48,6 +49,41 @@ _BUILTIN_FORMATS = {
 }
 
 
+_PLAIN = Look()
+
+
+def _argb(color: str) -> str:
+    return "FF" + color[1:].upper()
+
+
+def _fill(color: str) -> str:
+    return (
+        f'<{{p}}fill><{{p}}patternFill patternType="solid"><{{p}}fgColor rgb="{_argb(color)}"/>'
+        '<{p}bgColor indexed="64"/></{p}patternFill></{p}fill>'
+    )
+
+
+def _border(look: Look) -> str:
+    line = f'style="thin"><{{p}}color rgb="{_argb(look.border_color)}"/>'
+    sides = ("left", "right", "top", "bottom") if look.border == "box" else ("bottom",)
+    parts = [
+        f"<{{p}}{side} {line}</{{p}}{side}>" if side in sides else f"<{{p}}{side}/>"
+        for side in ("left", "right", "top", "bottom")
+    ]
+    return "<{p}border>" + "".join(parts) + "<{p}diagonal/></{p}border>"
+
+
+def _alignment(look: Look) -> str:
+    parts = []
+    if look.align:
+        parts.append(f'horizontal="{look.align}"')
+    if look.valign:
+        parts.append(f'vertical="{look.valign}"')
+    if look.wrap:
+        parts.append('wrapText="1"')
+    return f"<{{p}}alignment {' '.join(parts)}/>" if parts else ""
+
+
 class Styles:
     """Cell formats for the grids, appended to the workbook's styles part as text.
 
@@ -63,35 +99,41 @@ class Styles:
         self.text = text
         self.p, _ = root(text, "styleSheet")
         self.changed = self.created
-        self.cache: dict[tuple[str | None, bool], int] = {}
-        self.bold_font: int | None = None
+        self.cache: dict[tuple[str | None, bool, Look | None], int] = {}
+        self.fonts: dict[tuple[bool, Look | None], int] = {}
 
     def render(self) -> str | None:
         """The new styles text, or None when the part can stay byte-identical."""
         return self.text if self.changed and self.cache else None
 
-    def xf(self, fmt: str | None, bold: bool) -> int:
-        """The cellXfs index for a number format and boldness."""
-        key = (fmt, bold)
+    def xf(self, fmt: str | None, bold: bool, look: Look | None = None) -> int:
+        """The cellXfs index for a number format, boldness and look."""
+        key = (fmt, bold, look)
         index = self.cache.get(key)
         if index is None:
-            index = self.cache[key] = self._xf(fmt, bold)
+            index = self.cache[key] = self._xf(fmt, bold, look)
         return index
 
-    def _xf(self, fmt: str | None, bold: bool) -> int:
+    def _xf(self, fmt: str | None, bold: bool, look: Look | None) -> int:
         for section in ("fonts", "fills", "borders", "cellStyleXfs", "cellXfs"):
             if not self._children(section):
                 for child in _DEFAULT_CHILDREN[section]:
                     self._append(section, child)
         if self.created and not self._children("cellStyles"):
             self._append("cellStyles", '<{p}cellStyle name="Normal" xfId="0" builtinId="0"/>')
+        look = look or _PLAIN
         num = self._number_format(fmt) if fmt is not None else 0
-        font = self._bold_font() if bold else 0
+        font = self._font(bold, look)
+        fill = self._reuse_or_append("fills", _fill(look.fill)) if look.fill else 0
+        border = self._reuse_or_append("borders", _border(look)) if look.border else 0
+        alignment = _alignment(look)
         xml = (
-            f'<{{p}}xf numFmtId="{num}" fontId="{font}" fillId="0" borderId="0" xfId="0"'
+            f'<{{p}}xf numFmtId="{num}" fontId="{font}" fillId="{fill}" borderId="{border}" xfId="0"'
             + (' applyNumberFormat="1"' if num else "")
             + (' applyFont="1"' if font else "")
-            + "/>"
+            + (' applyFill="1"' if fill else "")
+            + (' applyBorder="1"' if border else "")
+            + (' applyAlignment="1">' + alignment + "</{p}xf>" if alignment else "/>")
         )
         return self._reuse_or_append("cellXfs", xml)
 
@@ -109,24 +151,40 @@ class Styles:
         self._append("numFmts", f'<{{p}}numFmt numFmtId="{new_id}" formatCode="{esc_attr(code)}"/>')
         return new_id
 
-    def _bold_font(self) -> int:
-        """A copy of the workbook's default font with bold on, so headers match the workbook's look."""
-        if self.bold_font is not None:
-            return self.bold_font
+    def _font(self, bold: bool, look: Look) -> int:
+        """A copy of the workbook's default font with the look's changes, so our cells match the workbook's look.
+
+        0 (the default font itself) when nothing changes: a default font that
+        is bold already serves bold text as it is.
+        """
+        key = (bold, look if (look.color or look.size or look.italic or look.underline) else None)
+        found = self.fonts.get(key)
+        if found is not None:
+            return found
         base = self._first_font()
+        head = tag(self.p + "font").match(base)
+        assert head is not None
         b = tag(self.p + "b").search(base)
-        if b is not None and attrs(b.group(1)).get("val", "1").lower() in ("1", "true"):
-            self.bold_font = 0
+        bold_already = b is not None and attrs(b.group(1)).get("val", "1").lower() in ("1", "true")
+        if key[1] is None and (not bold or bold_already):
+            self.fonts[key] = 0
             return 0
-        bold_tag = f"<{self.p}b/>"
-        if b is not None:
-            bold = base[: b.start()] + bold_tag + base[b.end() :]
-        else:
-            head = tag(self.p + "font").match(base)
-            assert head is not None
-            bold = base[: head.end()] + bold_tag + base[head.end() :]
-        self.bold_font = self._reuse_or_append("fonts", bold.replace("{", "{{").replace("}", "}}"))
-        return self.bold_font
+        p = self.p
+        set_here = [f"<{p}b/>" if bold else ""]
+        set_here.append(f"<{p}i/>" if look.italic else "")
+        set_here.append(f"<{p}u/>" if look.underline else "")
+        set_here.append(f'<{p}sz val="{look.size:g}"/>' if look.size else "")
+        set_here.append(f'<{p}color rgb="FF{look.color[1:].upper()}"/>' if look.color else "")
+        replaced = {"b"} if bold else set()
+        replaced |= {name for name, on in (("i", look.italic), ("u", look.underline)) if on}
+        replaced |= {name for name, on in (("sz", look.size), ("color", look.color)) if on}
+        rest = base[head.end() :]
+        for name in replaced:
+            rest = re.sub(r"<" + re.escape(p + name) + r"(?=[\s/>])[^>]*?/>", "", rest)
+        font = base[: head.end()] + "".join(set_here) + rest
+        index = self._reuse_or_append("fonts", font.replace("{", "{{").replace("}", "}}"))
+        self.fonts[key] = index
+        return index
 
     def _first_font(self) -> str:
         """The workbook's default font (entry 0) as plain ``<font>`` XML.

@@ -187,6 +187,48 @@ def full_calc_on_load(text: str, p: str, after: int) -> tuple[int, int, str]:
     return at, at, ' fullCalcOnLoad="1"'
 
 
+FILTER_NAME = "_xlnm._FilterDatabase"
+
+
+def filter_names(text: str, p: str, after: int, filters: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
+    """Workbook edits naming each sheet's autofilter range as Excel does (``_xlnm._FilterDatabase``).
+
+    ``filters`` are (sheet index, range such as ``'Checks'!$A$2:$G$9``).
+    LibreOffice shows an autofilter only when the workbook names its range;
+    an existing name for the same sheet is replaced, never doubled.
+    ``definedNames`` follows the sheet list in the schema, before ``calcPr``.
+    """
+    if not filters:
+        return []
+
+    def element(index: int, ref: str) -> str:
+        return (
+            f'<{p}definedName name="{FILTER_NAME}" localSheetId="{index}" hidden="1">{esc_text(ref)}</{p}definedName>'
+        )
+
+    names = tag(p + "definedNames").search(text, after)
+    if names is None:
+        found = (tag(p + name).search(text, after) for name in ("calcPr", *_AFTER_CALC_PR))
+        followers = [m.start() for m in found if m]
+        at = min(followers) if followers else close_tag(text, p + "workbook")
+        body = "".join(element(index, ref) for index, ref in filters)
+        return [(at, at, f"<{p}definedNames>{body}</{p}definedNames>")]
+    if names.group(2):  # <definedNames/>
+        body = "".join(element(index, ref) for index, ref in filters)
+        return [(names.start(), names.end(), f"<{p}definedNames{names.group(1)}>{body}</{p}definedNames>")]
+    close = close_tag(text, p + "definedNames")
+    existing = {
+        el.attrs.get("localSheetId"): el
+        for el in elements(text, p + "definedName", names.end(), close)
+        if el.attrs.get("name") == FILTER_NAME
+    }
+    edits = []
+    for index, ref in filters:
+        old = existing.get(str(index))
+        edits.append((old.start, old.end, element(index, ref)) if old else (close, close, element(index, ref)))
+    return edits
+
+
 _CHAIN_CELL = re.compile(r"<(?:[\w.-]++:)?c(?=[\s/>])" + ATTRS)
 
 

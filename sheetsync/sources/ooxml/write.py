@@ -34,8 +34,10 @@ from ...fsutil import sweep_temp_files, temp_file
 from ...grid import Grid
 from ...model.values import tab_name_problem
 from ..fingerprint import Fingerprint, changed_while_read, fingerprint, fingerprint_of, read_whole
+from .charts import DRAWING_RELATIONSHIP, drawing_parts, is_sheetsync_drawing
 from .opc import STYLES_CT, WORKSHEET_CT, override, relationship, rels_part
-from .sheet import sheet_xml
+from .sheet import absolute_ref, sheet_xml
+from .sheetrels import SheetRels, owned_parts
 from .styles import Styles
 from .workbook import (
     MACRO_SHEET_TYPES,
@@ -43,6 +45,7 @@ from .workbook import (
     app_titles,
     calc_chain_sheets,
     drawing_refs,
+    filter_names,
     find_sheet,
     full_calc_on_load,
     read_workbook,
@@ -140,9 +143,13 @@ def without_macro_sheets(data: bytes, label: str) -> bytes:
 
 
 def _check_titles(grids: Sequence[Grid]) -> None:
-    """The config checked the tab names when it was read; a grid from elsewhere gets the same check."""
+    """The config checked the tab names when it was read; a grid from elsewhere gets the same check.
+
+    Its layout too: a merge or filter outside the grid would make a sheet Excel repairs.
+    """
     seen: dict[str, str] = {}
     for grid in grids:
+        grid.check_layout()
         title = grid.title
         problem = tab_name_problem(title)
         if problem:
@@ -187,6 +194,7 @@ def _plan(package: Package, grids: Sequence[Grid]) -> _Plan:
                 planner.add_sheet(grid)
             else:
                 planner.replace_sheet(grid, match)
+        planner.name_filters()
         planner.recalculate_on_open()
         planner.write_styles()
         planner.drop_stale_calc_chain()
@@ -245,6 +253,7 @@ class _Planner:
         self.ct_edits: list[tuple[int, int, str]] = []
         self.new_titles: list[str] = []
         self.replaced_ids: set[int] = set()
+        self.filters: list[tuple[int, str]] = []  # (sheet index, range) of each autofilter
 
     def _text(self, member: Member) -> XmlText:
         return XmlText.decode(self.package.read(member), self.label, member.name)
@@ -303,8 +312,9 @@ class _Planner:
         member = self.package.find(rel.part)
         if member is None:
             raise SourceError(f"{self.label} is damaged: the part {rel.part} of tab {match.name!r} is missing")
-        old = self._text(member).text
-        xml = self._sheet_xml(grid, selected=match.index == self.active_tab, keep=drawing_refs(old))
+        keep = self.drawings(grid, member.name, drawing_refs(self._text(member).text))
+        self.note_filter(grid, match.index)
+        xml = self._sheet_xml(grid, selected=match.index == self.active_tab, keep=keep)
         self.plan.changed[member.name.lower()] = xml
         self.replaced_ids.add(match.sheet_id)
 
@@ -312,12 +322,76 @@ class _Planner:
         """A new tab after the last one, so sheet-scoped defined names keep pointing where they did."""
         book = self.book
         part = self.fresh_part("worksheets", "sheet")
-        rid = self._add_part(part, self._sheet_xml(grid, selected=False, keep=[]), "worksheet", WORKSHEET_CT)
+        keep = self.drawings(grid, part, [])
+        self.note_filter(grid, len(book.sheets) + len(self.new_titles))
+        rid = self._add_part(part, self._sheet_xml(grid, selected=False, keep=keep), "worksheet", WORKSHEET_CT)
         id_attr = f'{book.r_prefix}:id="{rid}"' if book.r_prefix else f'r:id="{rid}" xmlns:r="{book.rel_ns}"'
         element = f'<{book.prefix}sheet name="{esc_attr(grid.title)}" sheetId="{self.next_sheet_id}" {id_attr}/>'
         self.wb_edits.append((book.sheets_close, book.sheets_close, element))
         self.next_sheet_id += 1
         self.new_titles.append(grid.title)
+
+    def drawings(self, grid: Grid, sheet_part: str, refs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The sheet's drawing: the previous run's charts dropped, this run's added; the elements to keep or add.
+
+        ``refs`` are the drawing and comment elements of the sheet as it was.
+        A drawing holding anything of a user's is theirs: it stays, and the
+        charts are left out with a warning (a sheet holds one drawing).
+        """
+        rels = SheetRels.of(self.package, sheet_part)
+        keep = list(refs)
+        theirs = False
+        for element, rid in refs:
+            if element != "drawing":
+                continue
+            rel = rels.find(rid)
+            member = None if rel is None else self.package.find(rel.part)
+            if rel is not None and member is not None and not is_sheetsync_drawing(self.package.read(member)):
+                theirs = True
+                continue
+            keep.remove((element, rid))
+            if rel is not None:
+                rels.remove(rel)
+                if member is not None:
+                    self.drop(owned_parts(self.package, member.name, besides={rels.name.lower()}))
+        if grid.charts and theirs:
+            self.plan.warnings.append(
+                f"tab {grid.title!r} in {self.label} holds a drawing of your own (a picture or chart), so sheetsync "
+                "drew its charts nowhere — move your drawing to another tab to see them"
+            )
+        elif grid.charts:
+            drawing = self.fresh_part("drawings", "drawing")
+            charts = [self.fresh_part("charts", "chart") for _ in grid.charts]
+            made = drawing_parts(
+                grid, sheet_part=sheet_part, drawing_part=drawing, chart_names=charts, date1904=self.date1904
+            )
+            self.plan.added.extend(made.parts)
+            self.ct_edits.extend((-1, -1, override(self.ct_prefix, name, kind)) for name, kind in made.content_types)
+            keep.append(("drawing", rels.add(DRAWING_RELATIONSHIP, made.target)))
+        if rels.changed:
+            if rels.exists:
+                self.plan.changed[rels.name.lower()] = rels.render()
+            else:
+                self.plan.added.append((rels.name, rels.render()))
+        return keep
+
+    def drop(self, names: list[str]) -> None:
+        """Parts left out of the new package, with their content types; their names may be used again."""
+        lower = {name.lower() for name in names}
+        self.plan.dropped |= lower
+        self.taken -= lower
+        for o in self.overrides:
+            if o.attrs.get("PartName", "").lstrip("/").lower() in lower:
+                self.ct_edits.append((o.start, o.end, ""))
+
+    def note_filter(self, grid: Grid, index: int) -> None:
+        if grid.autofilter is not None:
+            quoted = "'" + grid.title.replace("'", "''") + "'"
+            self.filters.append((index, f"{quoted}!{absolute_ref(grid.autofilter)}"))
+
+    def name_filters(self) -> None:
+        """Before ``calcPr`` goes in: a new ``definedNames`` and ``calcPr`` land at the same place, in that order."""
+        self.wb_edits.extend(filter_names(self.book.xml.text, self.book.prefix, self.book.sheets_close, self.filters))
 
     def recalculate_on_open(self) -> None:
         self.wb_edits.append(full_calc_on_load(self.book.xml.text, self.book.prefix, self.book.sheets_close))
