@@ -23,7 +23,8 @@ Deliberate rule violations (reference 5), one per row; every other row is clean:
     28   duplicate          BANGKOK LOGISTICS CO., LTD.: same prospect and email as row 3
 
 Errors: rows 11, 13, 14, 15, 16, 17 (so ``sheetsync validate`` exits 1); warnings:
-rows 8, 18, 28.  Row 15 (unknown stage) is left out of every figure and draft.
+rows 8, 18, 28.  Row 15 (unknown stage) and row 28 (the later row of a duplicate) are left
+out of every figure and draft.
 
 Drafts due as of 2026-11-27 (reference 8.1, first reason that holds; reminder_days 1,
 post_meeting_days 3), in row order:

@@ -129,6 +129,10 @@ def summary_grid(f: Figures, config: Config) -> Grid:
         rows.extend([a.code, a.message] for a in f.diagnosis)
     else:
         rows.append(["ok", "nothing to flag: keep prospecting at the same pace"])
+    if f.notes:  # how a figure was worked out (Won dated by Expected Close): said once, under the advice
+        rows.append([])
+        rows.append(_bold(("Notes",)))
+        rows.extend([note] for note in f.notes)
     return Grid(config.tabs.summary, rows, widths=[24, 18, 18, 18, 18, 32, 18, 18, 18, 12])
 
 
