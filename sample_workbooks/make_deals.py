@@ -1,7 +1,7 @@
 """Build ``sample_workbooks/deals.xlsx``: a team's own sheet, as a newcomer brings it (issue 13).
 
-Run ``python sample_workbooks/make_deals.py``; it rewrites ``deals.xlsx`` next to this
-file, the same bytes every time.  Meant for ``--as-of 2026-11-27`` (the quarter is
+Run ``python -m sample_workbooks.make_deals`` from the repository; it rewrites
+``deals.xlsx`` next to this file, the same bytes every time.  Meant for ``--as-of 2026-11-27`` (the quarter is
 2026-10-01..2026-12-31), with the config ``sheetsync init --from deals.xlsx`` writes.
 
 Unlike ``pipeline.xlsx`` it is not laid out for sheetsync:
@@ -31,6 +31,8 @@ import datetime as dt
 from pathlib import Path
 
 import xlsxwriter  # type: ignore[import-untyped]
+
+from .make_sample import Formats, write_values
 
 OUT = Path(__file__).resolve().parent / "deals.xlsx"
 TITLE = "Siam Sales — Q4 2026 deals (updated 27 Nov)"
@@ -151,20 +153,10 @@ def build(path: Path = OUT) -> None:
     for col, width in enumerate(WIDTHS):
         ws.set_column(col, col, width)
     prob_col = HEADERS.index("Prob.")
+    formats = Formats(fmt_date, fmt_datetime, fmt_int, fmt_pct)
     for r, deal in enumerate(DEALS, start=2):
         company, contact, email, rep, *rest = deal
-        values = [company, contact, email, rep, REPS[str(rep)], *rest]
-        for c, value in enumerate(values):
-            if value is None:
-                continue
-            if isinstance(value, dt.datetime):
-                ws.write_datetime(r, c, value, fmt_datetime)
-            elif isinstance(value, dt.date):
-                ws.write_datetime(r, c, value, fmt_date)
-            elif isinstance(value, int | float):
-                ws.write_number(r, c, value, fmt_pct if c == prob_col and value <= 1 else fmt_int)
-            else:
-                ws.write_string(r, c, str(value))
+        write_values(ws, r, [company, contact, email, rep, REPS[str(rep)], *rest], formats, prob_col)
 
     ts = wb.add_worksheet("Targets")
     ts.write_row(0, 0, ["Sales Rep", "Q4 Target"], bold)
