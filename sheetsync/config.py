@@ -9,6 +9,7 @@ config file's own folder.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -370,6 +371,11 @@ def _option_fallbacks(stages: tuple[Stage, ...]) -> dict[str, str]:
     if "qualified" not in names:
         out["qualified_from_stage"] = stages[min(1, len(stages) - 1)].name
     return out
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string, for a line to paste into (or write to) sheetsync.toml."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _rel(base: Path, value: str) -> Path:

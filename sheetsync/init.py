@@ -11,7 +11,6 @@ Existing files are never overwritten; nothing here writes to a workbook.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,11 +18,19 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-from .config import DEFAULT_STAGES, Config, Stage, Tabs, stage_key
+from .config import DEFAULT_STAGES, Config, Stage, Tabs, stage_key, toml_string
 from .errors import SourceError, UsageError
 from .grid import MARKER
-from .model.fields import FIELD_SPECS, FIELDS, REQUIRED, Layout, find_header_row, map_headers, matched_fields
-from .model.fields import wanted_headers as alias_keys
+from .model.fields import (
+    FIELD_SPECS,
+    FIELDS,
+    REQUIRED,
+    Layout,
+    find_header_row,
+    map_headers,
+    matched_fields,
+    wanted_headers,
+)
 from .model.likeness import suggest_columns
 from .model.quotas import quota_header
 from .model.reader import read_rows
@@ -122,13 +129,13 @@ def init_project(directory: Path, config_file: Path | None = None) -> Setup:
     _make_folder(directory)
     setup = Setup()
     text = CONFIG_TEXT.format(
-        source=_toml(_relative(directory / SAMPLE_NAME, config_file.parent)),
+        source=toml_string(_relative(directory / SAMPLE_NAME, config_file.parent)),
         source_note="          # a workbook path, a Google Sheets URL, or gsheet:KEY",
         tabs='pipeline = "Pipeline"             # the tab with one row per prospect\n'
         'quotas   = "Quotas"               # optional: Owner | Quota',
         columns=SAMPLE_COLUMNS,
         stages="",
-        templates=_toml(_relative(directory / "templates", config_file.parent)),
+        templates=toml_string(_relative(directory / "templates", config_file.parent)),
     )
     setup.files.append(_write(config_file, text.encode("utf-8")))
     sample = resources.files("sheetsync.sample_workbooks").joinpath(SAMPLE_NAME)
@@ -194,7 +201,7 @@ def init_from(source: str, directory: Path, config_file: Path | None = None, cre
 def survey_book(book: Book) -> Survey:
     """Find the pipeline tab, its header row and columns, the quotas tab and the stage names (reference 2)."""
     defaults = Config()
-    wanted = alias_keys(defaults)
+    wanted = wanted_headers(defaults)
     best: tuple[int, int, Layout, int] | None = None  # (fields matched, -tab index, layout, first non-empty row)
     titles = book.titles()
     for index, title in enumerate(titles):
@@ -317,28 +324,30 @@ def _found_lines(survey: Survey) -> list[str]:
 
 
 def _survey_config(survey: Survey, source: str, config_file: Path, directory: Path) -> str:
-    tabs = [f"pipeline = {_toml(survey.pipeline)}"]
+    tabs = [f"pipeline = {toml_string(survey.pipeline)}"]
     if survey.header_row is not None:
         tabs.append(f"{f'header_row = {survey.header_row}':<33} # the headers are below a title")
     if survey.quotas is not None:
-        tabs.append(f"quotas = {_toml(survey.quotas)}")
+        tabs.append(f"quotas = {toml_string(survey.quotas)}")
     else:
         tabs.append('# quotas = "Quotas"              # optional: Owner | Quota (no such tab found)')
     columns = ["[columns]                         # your header for each field sheetsync would not find alone"]
-    columns += [f"{name} = {_toml(header)}" for name, header in survey.columns.items()]
+    columns += [f"{name} = {toml_string(header)}" for name, header in survey.columns.items()]
     if not survey.columns:
         columns = ["# [columns]                       # every field it uses was found by its header", ""]
     taken = set(survey.columns.values())
     unused = [h for h in survey.layout.extras.values() if h not in taken]
     if unused:
-        columns.append("# Headers no field uses (templates still get them): " + ", ".join(_toml(h) for h in unused))
+        columns.append(
+            "# Headers no field uses (templates still get them): " + ", ".join(toml_string(h) for h in unused)
+        )
     return CONFIG_TEXT.format(
-        source=_toml(source),
+        source=toml_string(source),
         source_note="",
         tabs="\n".join(tabs),
         columns="\n".join(columns) + "\n",
         stages=_stages_text(survey),
-        templates=_toml(_relative(directory / "templates", config_file.parent)),
+        templates=toml_string(_relative(directory / "templates", config_file.parent)),
     )
 
 
@@ -363,7 +372,7 @@ def _stages_text(survey: Survey) -> str:
     for stage in stages:
         percent = stage.probability * 100
         shown = str(int(percent)) if percent == int(percent) else f"{percent.normalize():f}"
-        lines += ["[[stages]]", f"name = {_toml(stage.name)}", f"probability = {shown}"]
+        lines += ["[[stages]]", f"name = {toml_string(stage.name)}", f"probability = {shown}"]
         if stage.stale_after_days is not None:
             lines.append(f"stale_after_days = {stage.stale_after_days}")
         lines.append(f'group = "{stage.group}"')
@@ -393,10 +402,6 @@ def _relative(path: Path, start: Path) -> str:
         return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
     except ValueError:  # another drive (Windows)
         return str(path.resolve())
-
-
-def _toml(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
 
 
 def _shell(text: str) -> str:

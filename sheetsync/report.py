@@ -11,6 +11,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from .config import toml_string
 from .figures import Figures
 from .model.fields import FIELDS, Layout
 from .model.likeness import by_header, suggest_columns
@@ -69,14 +70,14 @@ def columns_text(layout: Layout, full: bool = True) -> str:
     """
     suggested = by_header(suggest_columns(layout))
     hints = [
-        f"  {header!r} looks like {suggested[header]}: add `{suggested[header]} = {_toml(header)}` under [columns]"
+        f"  {header!r} looks like {field}: add `{field} = {toml_string(header)}` under [columns]"
         for header in layout.extras.values()
-        if header in suggested
+        if (field := suggested.get(header)) is not None
     ]
     if not full:
         return "\n".join(["Columns:", *hints]) if hints else ""
     lines = [f"Columns of {layout.tab} (header row {layout.header_row}):"]
-    lines += _packed([f"{name} = {_toml(layout.header(name))}" for name in FIELDS if name in layout.columns])
+    lines += _packed([f"{name} = {toml_string(layout.header(name))}" for name in FIELDS if name in layout.columns])
     missing = [name for name in FIELDS if name not in layout.columns]
     if missing:
         lines += _packed(missing, "no column for: ")
@@ -98,11 +99,6 @@ def _packed(items: list[str], lead: str = "") -> list[str]:
         line += piece + " "
     lines.append(line.rstrip())
     return lines
-
-
-def _toml(text: str) -> str:
-    """A TOML basic string: what to paste under [columns]."""
-    return json.dumps(text, ensure_ascii=False)
 
 
 def money(value: Decimal | None, currency: str) -> str:

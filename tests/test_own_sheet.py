@@ -376,3 +376,32 @@ def test_sync_on_a_terminal_prints_only_the_look_alike_lines_unless_verbose(team
     hint = "  'Next Action Date' looks like next_follow_up: add `next_follow_up = \"Next Action Date\"` under [columns]"
     assert f"Columns:\n{hint}\n" in short and "Columns of Deals" not in short
     assert "Columns of Deals (header row 2):" in full and hint in full
+
+
+TITLED_MERGED = [
+    ["Q4 pipeline"],  # merged over A1:E1
+    ["Prospect", "Stage", "Contact", None, "Owner"],  # Contact merged over C2:D2
+    ["Acme", "Lead", "Khun Nid", "081-234-5678", "Somchai"],
+    ["Beta", "Demo", "Ms. Bee", "089-000-0000", None],  # Owner merged down over E3:E4
+]
+MERGES = ["A1:E1", "C2:D2", "E3:E4"]
+
+
+def test_merged_header_under_a_merged_title_stays_one_header(tmp_path: Path, run_cli: Callable[..., Result]) -> None:
+    """Issue 13: a header merged over two columns below a title is one header (was: a duplicate header)."""
+    book = write_xlsx(tmp_path / "m.xlsx", {"Pipeline": TITLED_MERGED}, {"Pipeline": MERGES})
+    data = as_json(run_cli("validate", str(book), "--as-of", AS_OF, "--json"))
+    assert data["columns"]["fields"]["contact"] == "Contact" and data["columns"]["unused"] == []
+    assert data["rows"] == 2
+
+
+def test_merged_header_under_a_title_in_a_google_sheet(
+    sheets: FakeSheets, account: ServiceAccount, run_cli: Callable[..., Result]
+) -> None:
+    """The Google backend fills merges as the Excel one does: not across the header row or a title above it."""
+    key = "1MergedHeaderKey_abcdefghijklmn"
+    sheets.add_spreadsheet(key, {"Pipeline": TITLED_MERGED}, merges={"Pipeline": MERGES})
+    args = ("validate", f"gsheet:{key}", "--as-of", AS_OF, "--json", "--credentials", str(account.path))
+    data = as_json(run_cli(*args))
+    assert data["columns"]["fields"]["contact"] == "Contact" and data["columns"]["unused"] == []
+    assert data["rows"] == 2
