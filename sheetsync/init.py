@@ -191,7 +191,13 @@ def init_from(source: str, directory: Path, config_file: Path | None = None, cre
     _make_folder(directory)
     setup = Setup(found=_found_lines(survey))
     written = source if google else _relative(Path(source), config_file.parent)
-    setup.files.append(_write(config_file, _survey_config(survey, written, config_file, directory).encode("utf-8")))
+    config = _write(config_file, _survey_config(survey, written, config_file, directory).encode("utf-8"))
+    if not config[1]:
+        setup.found.append(
+            f"note    {config_file} exists and is kept as it is: move it away and run this again for a config "
+            "made from what was found, or pass --config <new file>"
+        )
+    setup.files.append(config)
     setup.files.extend(_copy_templates(directory / "templates"))
     where = source if google else Path(source).name
     setup.next_steps = _next_steps(directory, config_file, where)

@@ -303,6 +303,7 @@ def test_init_from_the_sample_deals_sheet_needs_no_hand_edits(
 
     again = run_cli("init", "--from", "Deals.xlsx")
     assert again.exit_code == 0 and "kept    sheetsync.toml (already there)" in again.stdout
+    assert "note    sheetsync.toml exists and is kept as it is" in again.stdout
     assert (tmp_path / "sheetsync.toml").read_text(encoding="utf-8") == text
 
 
@@ -405,3 +406,23 @@ def test_merged_header_under_a_title_in_a_google_sheet(
     data = as_json(run_cli(*args))
     assert data["columns"]["fields"]["contact"] == "Contact" and data["columns"]["unused"] == []
     assert data["rows"] == 2
+
+
+def test_init_writes_the_config_named_by_config_and_says_what_to_run_next(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    """`init --config FILE` writes FILE (templates beside it); plain init ends with the next commands too."""
+    shutil.copyfile(DEALS_XLSX, tmp_path / "Deals.xlsx")
+    result = run_cli("init", "--from", str(tmp_path / "Deals.xlsx"), "--config", str(tmp_path / "north.toml"))
+    assert result.exit_code == 0, result.stderr
+    assert 'source = "Deals.xlsx"' in (tmp_path / "north.toml").read_text(encoding="utf-8")
+    assert not (tmp_path / "sheetsync.toml").exists() and (tmp_path / "templates" / "follow-up.txt.j2").is_file()
+    assert "  sheetsync validate --config north.toml" in result.stdout
+    sample = run_cli("init", str(tmp_path / "fresh"))
+    assert sample.exit_code == 0
+    assert sample.stdout.splitlines()[-4:] == [
+        f"  cd {tmp_path / 'fresh'}",
+        "  sheetsync validate        # check every row; see which column each field is read from",
+        "  sheetsync sync --dry-run  # the figures and the drafts, nothing written",
+        "  sheetsync sync            # write Summary, Checks and History into the sample workbook, and the drafts",
+    ]
