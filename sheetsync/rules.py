@@ -149,7 +149,8 @@ class _Checker:
         # Rules whose input columns the sheet lacks: checked for the tab, never per row.
         self.blind = [r for r, inputs in RULE_INPUTS.items() if not any(f in layout.columns for f in inputs)]
         can = {rule: rule not in self.blind for rule in RULE_INPUTS}
-        self.next_step, self.stale, self.close_date_passed = can["next-step"], can["stale"], can["close-date-passed"]
+        self.decision_maker, self.next_step = can["decision-maker"], can["next-step"]
+        self.stale, self.close_date_passed = can["stale"], can["close-date-passed"]
         self.dm_header = layout.header("decision_maker")
         dm_from = config.stage_index(config.decision_maker_from_stage)
         qualified_from = config.stage_index(config.qualified_from_stage)
