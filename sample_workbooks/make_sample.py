@@ -23,7 +23,8 @@ Deliberate rule violations (reference 5), one per row; every other row is clean:
     28   duplicate          BANGKOK LOGISTICS CO., LTD.: same prospect and email as row 3
 
 Errors: rows 11, 13, 14, 15, 16, 17 (so ``sheetsync validate`` exits 1); warnings:
-rows 8, 18, 28.  Row 15 (unknown stage) is left out of every figure and draft.
+rows 8, 18, 28.  Row 15 (unknown stage) and row 28 (the later row of a duplicate) are left
+out of every figure and draft.
 
 Drafts due as of 2026-11-27 (reference 8.1, first reason that holds; reminder_days 1,
 post_meeting_days 3), in row order:
@@ -63,6 +64,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]
 
@@ -346,6 +348,29 @@ def _values(deal: Deal) -> list[object]:
     ]
 
 
+@dataclass(frozen=True)
+class Formats:
+    date: object
+    datetime: object
+    integer: object
+    percent: object
+
+
+def write_values(ws: Any, r: int, values: list[object], fmt: Formats, prob_col: int) -> None:
+    """One row of cells from column A: dates as date cells, numbers as numbers (a fraction in prob_col as a %)."""
+    for c, value in enumerate(values):
+        if value is None:
+            continue
+        if isinstance(value, dt.datetime):
+            ws.write_datetime(r, c, value, fmt.datetime)
+        elif isinstance(value, dt.date):
+            ws.write_datetime(r, c, value, fmt.date)
+        elif isinstance(value, int | float):
+            ws.write_number(r, c, value, fmt.percent if c == prob_col and value <= 1 else fmt.integer)
+        else:
+            ws.write_string(r, c, str(value))
+
+
 def build(path: Path = OUT) -> None:
     """Write the sample workbook to ``path``."""
     for row, _rule, prospect, _what in VIOLATIONS:
@@ -374,17 +399,7 @@ def build(path: Path = OUT) -> None:
 
     prob_col = HEADERS.index("Probability")
     for r, deal in enumerate(DEALS, start=1):
-        for c, value in enumerate(_values(deal)):
-            if value is None:
-                continue
-            if isinstance(value, dt.datetime):
-                ws.write_datetime(r, c, value, fmt_datetime)
-            elif isinstance(value, dt.date):
-                ws.write_datetime(r, c, value, fmt_date)
-            elif isinstance(value, int | float):
-                ws.write_number(r, c, value, fmt_pct if c == prob_col and value <= 1 else fmt_int)
-            else:
-                ws.write_string(r, c, str(value))
+        write_values(ws, r, _values(deal), Formats(fmt_date, fmt_datetime, fmt_int, fmt_pct), prob_col)
 
     qs = wb.add_worksheet("Quotas")
     qs.write_row(0, 0, ["Owner", "Quota"], bold)

@@ -41,6 +41,25 @@ OUT = click.option(
 SOURCE = click.argument("source", required=False)
 
 
+def _config_after(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``--config`` after the command name means what it means before it (reference 2)."""
+    if value is None:
+        return
+    before = ctx.obj.get("config_path")
+    if before is not None and before != value:
+        raise click.UsageError(f"--config is given twice ({before} and {value}) — give it once")
+    ctx.obj["config_path"] = value
+
+
+CONFIG = click.option(
+    "--config",
+    type=click.Path(dir_okay=True, path_type=str),
+    expose_value=False,
+    callback=_config_after,
+    help="sheetsync.toml to use (also accepted before the command name).",
+)
+
+
 class SheetsyncGroup(click.Group):
     """Turns every SheetsyncError (and a run stopped by a signal) into ``Error: …`` on stderr and its exit code.
 
@@ -122,7 +141,7 @@ def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = Fa
         for line in problem_lines(result):
             click.echo(line, err=True)
     else:
-        click.echo(run_text(result, command, _famine_style if sys.stdout.isatty() else None))
+        click.echo(run_text(result, command, verbose, _famine_style if sys.stdout.isatty() else None))
     ctx.obj["result"] = result
     code = result.exit_code
     _log_success(ctx, command, result)
@@ -131,6 +150,7 @@ def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = Fa
 
 @cli.command()
 @SOURCE
+@CONFIG
 @AS_OF
 @JSON
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
@@ -157,6 +177,7 @@ def validate(
 
 @cli.command()
 @SOURCE
+@CONFIG
 @AS_OF
 @JSON
 @DRY_RUN
@@ -190,6 +211,7 @@ def summary(
 
 @cli.command()
 @SOURCE
+@CONFIG
 @AS_OF
 @OUT
 @click.option("--format", "fmt", type=click.Choice(["eml", "mbox"]), help="One .eml per draft, or one drafts.mbox.")
@@ -232,6 +254,7 @@ def drafts(
 
 @cli.command()
 @SOURCE
+@CONFIG
 @AS_OF
 @OUT
 @JSON
@@ -282,20 +305,44 @@ def sync(
 
 
 @cli.command()
-@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path) -> None:
-    """Write a commented sheetsync.toml, a templates/ folder and a sample workbook into DIRECTORY.
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--from",
+    "workbook",
+    metavar="WORKBOOK",
+    help="Set up for a workbook you already have (a path, a Google Sheets URL or gsheet:KEY): no sample is written.",
+)
+@CONFIG
+@CREDENTIALS
+@click.pass_context
+def init(ctx: click.Context, directory: Path | None, workbook: str | None, credentials: Path | None) -> None:
+    """Write a commented sheetsync.toml and a templates/ folder into DIRECTORY, with a sample workbook,
+    or, with --from, a config for your own workbook.
 
-    Existing files are never overwritten.
+    Existing files are never overwritten.  With --config FILE the config is
+    written there (DIRECTORY then defaults to its folder).
 
     \b
-    Example:
+    Examples:
+        sheetsync init --from Deals.xlsx
         sheetsync init my-pipeline && cd my-pipeline && sheetsync sync
     """
-    from .init import init_project
+    from .init import init_from, init_project
 
-    for path, written in init_project(directory):
+    config_path = ctx.obj.get("config_path")
+    config_file = Path(config_path) if config_path else None
+    folder = directory or (config_file.parent if config_file is not None else Path("."))
+    if workbook is not None:
+        setup = init_from(workbook, folder, config_file, credentials)
+    else:
+        setup = init_project(folder, config_file)
+    for line in setup.found:
+        click.echo(line)
+    for path, written in setup.files:
         click.echo(f"{'wrote  ' if written else 'kept   '} {path}" + ("" if written else " (already there)"))
+    click.echo("\nNext:")
+    for step in setup.next_steps:
+        click.echo(f"  {step}")
 
 
 # ---------------------------------------------------------------- cron log

@@ -9,6 +9,7 @@ config file's own folder.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -19,10 +20,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
-from .model.fields import FIELDS
+from .model.fields import FIELDS, QUOTA_COLUMNS
 from .model.values import tab_name_problem
 
-GROUPS = ("early", "middle", "late", "won", "lost")
+GROUPS = ("early", "middle", "late", "won", "lost", "paused")
 OPEN_GROUPS = frozenset({"early", "middle", "late"})
 SEVERITIES = ("error", "warning", "off")
 RULES = (
@@ -59,7 +60,7 @@ DEFAULT_SEVERITY = {
 class Stage:
     name: str
     probability: Decimal  # a fraction: 0.4 for 40 %
-    stale_after_days: int | None
+    stale_after_days: int | None  # None: never stale (closed and paused stages, or stale_after_days = 0)
     group: str
 
     @property
@@ -97,7 +98,10 @@ DEFAULT_STAGES = (
     Stage("Negotiation", Decimal("0.9"), 7, "late"),
     Stage("Won", Decimal("1"), None, "won"),
     Stage("Lost", Decimal("0"), None, "lost"),
+    Stage("On Hold", Decimal("0"), None, "paused"),
 )
+#: An open stage of a custom list without ``stale_after_days`` goes stale after this many days.
+DEFAULT_STALE_DAYS = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,7 @@ class Tabs:
     summary: str = "Summary"
     checks: str = "Checks"
     history: str = "History"
+    header_row: int | None = None  # the pipeline tab's header row, when it is not to be found (reference 4.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +170,10 @@ class Config:
     forecast: Forecast = field(default_factory=Forecast)
     drafts: Drafts = field(default_factory=Drafts)
     google: Google = field(default_factory=Google)
+
+    @property
+    def header_row(self) -> int | None:
+        return self.tabs.header_row
 
     def stage(self, name: str) -> Stage | None:
         """The configured stage the text names (see :func:`stage_key`), or None."""
@@ -246,7 +255,11 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
 
     tabs = c.table("tabs", data.get("tabs", {}))
     c.known("tabs", tabs, Tabs.__dataclass_fields__)
-    kw["tabs"] = Tabs(**{k: c.tab_name(f"tabs.{k}", v) for k, v in tabs.items()})
+    tab_kw: dict[str, Any] = {
+        k: c.integer("tabs.header_row", v, 1, None) if k == "header_row" else c.tab_name(f"tabs.{k}", v)
+        for k, v in tabs.items()
+    }
+    kw["tabs"] = Tabs(**tab_kw)
     written = {"summary": kw["tabs"].summary, "checks": kw["tabs"].checks, "history": kw["tabs"].history}
     read = {"pipeline": kw["tabs"].pipeline, "quotas": kw["tabs"].quotas}
     names: dict[str, str] = {}
@@ -291,7 +304,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         kw["buddhist_era"] = c.choice("pipeline.buddhist_era", value, ("auto", "yes", "no"))
 
     cols = c.table("columns", data.get("columns", {}))
-    c.known("columns", cols, FIELDS)
+    c.known("columns", cols, (*FIELDS, *QUOTA_COLUMNS))
     kw["columns"] = {k: c.string(f"columns.{k}", v) for k, v in cols.items()}
 
     quota = c.table("quota", data.get("quota", {}))
@@ -381,6 +394,11 @@ def _option_fallbacks(stages: tuple[Stage, ...]) -> dict[str, str]:
     if "qualified" not in names:
         out["qualified_from_stage"] = stages[min(1, len(stages) - 1)].name
     return out
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string, for a line to paste into (or write to) sheetsync.toml."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _rel(base: Path, value: str) -> Path:
@@ -475,7 +493,7 @@ class _Checker:
                 raise self.fail(f"{key}.name", f"stage {name!r} is listed twice")
             seen.add(name.casefold())
             group = self.choice(f"{key}.group", raw["group"], GROUPS)
-            default_prob = {"won": 100, "lost": 0}.get(group)
+            default_prob = {"won": 100, "lost": 0, "paused": 0}.get(group)
             if "probability" in raw:
                 prob = self.number(f"{key}.probability", raw["probability"], minimum=0)
                 if prob > 100:
@@ -485,7 +503,10 @@ class _Checker:
             else:
                 raise self.fail(f"{key}.probability", f"stage {name!r} needs a probability (percent)")
             stale = raw.get("stale_after_days")
-            stale_days = None if stale is None else self.integer(f"{key}.stale_after_days", stale, 1, None)
+            if stale is None:
+                stale_days = DEFAULT_STALE_DAYS if group in OPEN_GROUPS else None
+            else:
+                stale_days = self.integer(f"{key}.stale_after_days", stale, 0, None) or None  # 0: never stale
             out.append(Stage(name, Decimal(str(prob)) / 100, stale_days, group))
         return tuple(out)
 

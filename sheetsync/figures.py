@@ -26,6 +26,8 @@ CENT = Decimal("0.01")
 NO_OWNER = "(none)"
 MONTHS_IN_PERIOD = {"month": 1, "quarter": 3, "year": 12}
 FAMINE, STEADY, FEAST = "famine", "steady", "feast"
+#: Said once (terminal, JSON ``notes``, Summary tab) when Won rows are dated by their Expected Close (reference 6.1).
+WON_BY_EXPECTED_CLOSE = "Won deals dated by Expected Close: there is no Closed On column"
 
 
 def period_bounds(as_of: dt.date, period: str, fiscal_start: int) -> tuple[dt.date, dt.date]:
@@ -148,6 +150,7 @@ class Figures:
     forecast: list[ForecastMonth] = field(default_factory=list)
     diagnosis: list[Advice] = field(default_factory=list)
     group_counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # how a figure was worked out, when the sheet made us choose
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -202,6 +205,7 @@ class Figures:
                 for o in self.owners
             ],
             "diagnosis": [{"code": a.code, "message": a.message} for a in self.diagnosis],
+            "notes": self.notes,
         }
 
 
@@ -248,7 +252,10 @@ def compute(
     config: Config,
     as_of: dt.date,
     quotas: Quotas | None = None,
+    closed_on_column: bool = True,
 ) -> Figures:
+    """The figures of reference 6.1; without a Closed On column (``closed_on_column`` False) Won rows are
+    dated by their Expected Close, and the figures' ``notes`` say so."""
     start, end = period_bounds(as_of, config.period, config.fiscal_year_start_month)
     stage_of = StageLookup(config)
     lines = {s.name: StageLine(s.name, s.probability) for s in config.stages}
@@ -273,7 +280,8 @@ def compute(
     won = lost = held = held_won = 0
     cycle_total = 0
     cycle_n = 0
-    groups = {"early": 0, "middle": 0, "late": 0, "won": 0, "lost": 0}
+    groups = {"early": 0, "middle": 0, "late": 0, "won": 0, "lost": 0, "paused": 0}
+    undated_won = 0
     included = 0
 
     with localcontext() as exact:
@@ -286,10 +294,14 @@ def compute(
             included += n
             groups[group] += n
             line = lines[stage.name]
+            amounts = [ZERO if (a := r.budget) is None else a for r in bucket]
+            if group == "paused":  # in the stage table and in `rows`, nothing else (reference 4.2)
+                line.count += n
+                line.amount += sum(amounts, ZERO)
+                continue
             owner = owner_line(owner_name)
             line.count += n
             owner.count += n
-            amounts = [ZERO if (a := r.budget) is None else a for r in bucket]
             if stage.is_open:
                 default = stage.probability
                 weights = [
@@ -320,22 +332,21 @@ def compute(
             elif group == "won":
                 won += n
                 won_total += amount
+                dates = [r.closed_on for r in bucket] if closed_on_column else [r.expected_close for r in bucket]
+                undated_won += dates.count(None)
                 in_period = sum(
-                    [
-                        a
-                        for a, r in zip(amounts, bucket, strict=True)
-                        if (c := r.closed_on) is not None and start <= c <= end
-                    ],
-                    ZERO,
+                    [a for a, c in zip(amounts, dates, strict=True) if c is not None and start <= c <= end], ZERO
                 )
                 won_this_period += in_period
                 owner.won_this_period += in_period
                 cycles = [
-                    (c - o).days for r in bucket if (c := r.closed_on) is not None and (o := r.created_on) is not None
+                    (c - o).days
+                    for r, c in zip(bucket, dates, strict=True)
+                    if c is not None and (o := r.created_on) is not None
                 ]
                 cycle_total += sum(cycles)
                 cycle_n += len(cycles)
-            else:
+            elif group == "lost":
                 lost += n
             for r in bucket:
                 appt = r.appointment
@@ -388,6 +399,13 @@ def compute(
         group_counts=groups,
     )
     _forecast_and_advise(figures, seen, checked, config)
+    if not closed_on_column:
+        note = WON_BY_EXPECTED_CLOSE
+        if undated_won == 1:
+            note += "; 1 Won row has no Expected Close and is not won this period"
+        elif undated_won:
+            note += f"; {undated_won} Won rows have no Expected Close and are not won this period"
+        figures.notes.append(note)
     return figures
 
 

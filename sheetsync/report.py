@@ -13,7 +13,10 @@ from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from .config import toml_string
 from .figures import FAMINE, Figures, ForecastMonth, OwnerLine, cents
+from .model.fields import FIELDS, Layout
+from .model.likeness import by_header, suggest_columns
 from .rules import Finding
 from .run import Result
 
@@ -23,6 +26,7 @@ FAMINE_MARK = "famine ◀"
 
 #: What makes a famine month stand out on a terminal (cli.py passes click.style); None in a pipe.
 Highlight = Callable[[str], str] | None
+WIDTH = 100
 
 
 def as_json(result: Result, command: str) -> str:
@@ -30,7 +34,12 @@ def as_json(result: Result, command: str) -> str:
     findings = [f.as_json() for f in result.checked.findings]
     data: dict[str, Any]
     if command == "validate":
-        data = {"as_of": result.as_of.isoformat(), "rows": len(result.rows), "findings": findings}
+        data = {
+            "as_of": result.as_of.isoformat(),
+            "rows": len(result.rows),
+            "columns": columns_json(result.layout),
+            "findings": findings,
+        }
     else:
         if result.figures is not None:
             data = result.figures.as_json()
@@ -40,6 +49,8 @@ def as_json(result: Result, command: str) -> str:
                 "rows": len(result.rows),
                 "excluded_rows": len(result.checked.excluded),
             }
+        if command != "drafts":
+            data["columns"] = columns_json(result.layout)
         data["findings"] = findings
         data["drafts"] = list(result.drafts.entries_json()) if result.drafts is not None else []
         if result.written_tabs:
@@ -47,6 +58,54 @@ def as_json(result: Result, command: str) -> str:
     data["warnings"] = result.warnings
     data["exit_code"] = result.exit_code
     return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def columns_json(layout: Layout) -> dict[str, Any]:
+    """Reference 6.4 ``columns``: each field's header (or null), the headers no field uses, and what those look like."""
+    return {
+        "fields": {name: layout.header(name) if name in layout.columns else None for name in FIELDS},
+        "unused": list(layout.extras.values()),
+        "suggested": by_header(suggest_columns(layout)),
+    }
+
+
+def columns_text(layout: Layout, full: bool = True) -> str:
+    """The columns report (reference 4.1): where each field is read from, what is missing, what is not used.
+
+    ``full`` False (``sync`` on a terminal without ``--verbose``): only the
+    headers that look like a field, each with the line that maps it.
+    """
+    suggested = by_header(suggest_columns(layout))
+    hints = [
+        f"  {header!r} looks like {field}: add `{field} = {toml_string(header)}` under [columns]"
+        for header in layout.extras.values()
+        if (field := suggested.get(header)) is not None
+    ]
+    if not full:
+        return "\n".join(["Columns:", *hints]) if hints else ""
+    lines = [f"Columns of {layout.tab} (header row {layout.header_row}):"]
+    lines += _packed([f"{name} = {toml_string(layout.header(name))}" for name in FIELDS if name in layout.columns])
+    missing = [name for name in FIELDS if name not in layout.columns]
+    if missing:
+        lines += _packed(missing, "no column for: ")
+    unused = list(layout.extras.values())
+    if unused:
+        lines += _packed([repr(h) for h in unused], "not used by any field (templates still get them): ")
+    return "\n".join(lines + hints)
+
+
+def _packed(items: list[str], lead: str = "") -> list[str]:
+    """Items joined by commas into lines of at most WIDTH characters, never splitting an item."""
+    lines: list[str] = []
+    line = "  " + lead
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if len(line) + len(piece) + 1 > WIDTH and line.strip():
+            lines.append(line.rstrip())
+            line = "    "
+        line += piece + " "
+    lines.append(line.rstrip())
+    return lines
 
 
 def money(value: Decimal | None, currency: str) -> str:
@@ -92,8 +151,8 @@ def findings_text(result: Result, limit: int | None = None) -> str:
 
 
 def _finding_line(f: Finding) -> str:
-    who = f" {f.prospect}" if f.prospect else ""
-    return f"  {f.cell:<14} {f.severity:<7} {f.rule}:{who} — {f.message}"
+    what = f"{f.rule}: {f.prospect}" if f.prospect else f.rule
+    return f"  {f.cell:<14} {f.severity:<7} {what} — {f.message}"
 
 
 def figures_text(f: Figures, highlight: Highlight = None) -> str:
@@ -135,6 +194,9 @@ def figures_text(f: Figures, highlight: Highlight = None) -> str:
     lines.append(f"Forecast by month ({c}: open deals weighted, by expected close; overdue deals in the first month)")
     lines.extend(forecast_lines(f.forecast, highlight))
     lines.append("")
+    if f.notes:
+        lines.extend(f"Note: {note}" for note in f.notes)
+        lines.append("")
     if f.diagnosis:
         lines.append("Diagnosis:")
         lines.extend(f"  {a.code}: {a.message}" for a in f.diagnosis)
@@ -183,10 +245,15 @@ def _owner_lines(o: OwnerLine, currency: str, highlight: Highlight) -> list[str]
     return lines
 
 
-def run_text(result: Result, command: str, highlight: Highlight = None) -> str:
+def run_text(result: Result, command: str, verbose: bool = False, highlight: Highlight = None) -> str:
+    """The terminal report; ``sync`` shows the whole columns report only with ``--verbose``."""
     parts: list[str] = []
     if result.figures is not None:
         parts.append(figures_text(result.figures, highlight))
+    if command != "drafts":
+        columns = columns_text(result.layout, full=command != "sync" or verbose)
+        if columns:
+            parts.append(columns)
     parts.append(findings_text(result, None if command == "validate" else TOP_FINDINGS))
     if result.written_tabs:
         parts.append(f"Wrote tabs {', '.join(result.written_tabs)} into {result.source}")

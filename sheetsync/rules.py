@@ -1,27 +1,43 @@
-"""Rows → findings (reference 5).  Rows are never changed."""
+"""Rows → findings (reference 5).  Rows are never changed.
+
+Also decides which rows are left out of the figures and drafts (a row with
+no prospect or stage, an unknown stage, the later row of a duplicate), and
+reports a rule whose input column the sheet lacks once, for the whole tab,
+instead of once per row.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .config import Config, Stage, stage_key
-from .model.fields import Layout
+from .model.fields import FIELD_SPECS, Layout
 from .model.quotas import Quotas
 from .model.reader import Row
 
 _SEVERITY_RANK = {"off": 0, "warning": 1, "error": 2}
+#: rule → the fields it reads; a sheet with none of them gets one finding for the whole tab (reference 5).
+RULE_INPUTS: dict[str, tuple[str, ...]] = {
+    "decision-maker": ("decision_maker",),
+    "budget-known": ("budget",),
+    "timeline-known": ("expected_close",),
+    "close-date-passed": ("expected_close",),
+    "next-step": ("next_follow_up",),
+    "stale": ("last_contact", "created_on"),
+    "appointment-passed": ("appointment",),
+    "closed-date": ("closed_on",),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule: str
     severity: str  # "error" | "warning"
-    row: int
+    row: int | None  # None: a finding about the whole tab (a missing column)
     cell: str
     prospect: str | None
     message: str
@@ -71,21 +87,45 @@ class _NormMemo(dict[str | None, str]):
         return value
 
 
-def _close_match(word: str, names: Sequence[str]) -> str | None:
-    """``difflib.get_close_matches(word, names, n=1, cutoff=0.5)``, in no time for a long cell.
+def close_name(word: str, names: Sequence[str]) -> str | None:
+    """The name ``word`` is a typo of: at most one edit away (two for names over 8 characters), else None.
 
-    difflib indexes the whole word before it compares lengths; a word more than
-    three times longer than every name can't reach the cutoff (its ratio is at
-    most 2·len(name) / (len(name) + len(word)) < 0.5), so it is not indexed.
+    An edit is a letter added, dropped, changed, or two neighbours swapped
+    (``Negociation`` → Negotiation, ``Qualifed`` → Qualified); case and
+    spacing don't count.  ``Closing`` is four edits from ``Lost``: no
+    suggestion, since a wrong one sends the user the wrong way.  A word
+    whose length differs from a name's by more than the allowance is not
+    compared, so a long cell costs nothing.
     """
-    if len(word) > 3 * max(map(len, names), default=0):
-        return None
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.5)
-    return close[0] if close else None
+    typed = stage_key(word)
+    best: tuple[int, str] | None = None
+    for name in names:
+        key = stage_key(name)
+        allowed = 1 if len(key) <= 8 else 2
+        if abs(len(key) - len(typed)) <= allowed:
+            d = _edits(typed, key)
+            if d <= allowed and (best is None or d < best[0]):
+                best = (d, name)
+    return None if best is None else best[1]
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
 
 
 def _row_of(finding: Finding) -> int:
-    return finding.row
+    return finding.row or 0
 
 
 class _Plan(NamedTuple):
@@ -98,6 +138,7 @@ class _Plan(NamedTuple):
     timeline: bool  # timeline-known: as budget, open only
     first_middle: bool  # appointment-passed: the first "middle" stage
     closed: bool  # closed-date: won or lost
+    # Each is False too when the rule's column is missing (one finding for the tab instead).
 
 
 class _Checker:
@@ -106,6 +147,12 @@ class _Checker:
         self.config = config
         self.as_of = as_of
         self.severity = config.severity
+        # Rules whose input columns the sheet lacks: checked for the tab, never per row.
+        self.blind = [r for r, inputs in RULE_INPUTS.items() if not any(f in layout.columns for f in inputs)]
+        can = {rule: rule not in self.blind for rule in RULE_INPUTS}
+        self.decision_maker, self.next_step = can["decision-maker"], can["next-step"]
+        self.stale, self.close_date_passed = can["stale"], can["close-date-passed"]
+        self.dm_header = layout.header("decision_maker")
         dm_from = config.stage_index(config.decision_maker_from_stage)
         qualified_from = config.stage_index(config.qualified_from_stage)
         middle = [s for s in config.stages if s.group == "middle"]
@@ -113,18 +160,16 @@ class _Checker:
         self.plans: dict[str, _Plan] = {}
         for i, s in enumerate(config.stages):
             is_open = s.is_open
-            budget = i >= qualified_from and (is_open or s.group == "won")
+            qualified = i >= qualified_from
             self.plans[stage_key(s.name)] = _Plan(
                 s,
                 is_open,
-                is_open and i >= dm_from,
-                budget,
-                budget and is_open,
-                s.name == first_middle,
-                s.group in ("won", "lost"),
+                is_open and i >= dm_from and can["decision-maker"],
+                qualified and (is_open or s.group == "won") and can["budget-known"],
+                qualified and is_open and can["timeline-known"],
+                s.name == first_middle and can["appointment-passed"],
+                s.group in ("won", "lost") and can["closed-date"],
             )
-        # Without the column nobody could have marked a decision maker: no meeting finding (reference 10.2).
-        self.dm_column = "decision_maker" in layout.columns
         self.plan_cache: dict[str, _Plan] = {}  # by the stage as typed
         self.unknown: dict[str, str] = {}  # unknown-stage message by the stage as typed (a typo repeats)
         self.out = Checked()
@@ -156,12 +201,41 @@ class _Checker:
         if duplicates:
             # Each row's duplicate finding comes after its other findings, as if found row by row.
             self.out.findings = list(heapq.merge(self.out.findings, duplicates, key=_row_of))
+        tab_findings = self.missing_columns()
+        if tab_findings:
+            self.out.findings[:0] = tab_findings
         if quotas:
             for cell, number, message in quotas.problems:
                 sev = self.severity["bad-value"]
                 if sev != "off":
                     self.out.findings.append(Finding("bad-value", sev, number, cell, None, message))
         return self.out
+
+    def missing_columns(self) -> list[Finding]:
+        """One warning per rule whose input column is missing (reference 5): it can't be checked on any row.
+
+        Always a warning, whatever the rule's configured severity (unless
+        "off"): the sheet's shape is not a problem in its data, and an error
+        would fail every run of a sheet that simply doesn't track the thing
+        (docs/decisions.md, Rules).
+        """
+        found: list[Finding] = []
+        for rule in self.blind:
+            if self.severity[rule] == "off":
+                continue
+            names = " or ".join(self.config.columns.get(f) or FIELD_SPECS[f][1] for f in RULE_INPUTS[rule])
+            found.append(
+                Finding(
+                    rule,
+                    "warning",
+                    None,
+                    self.layout.tab,
+                    None,
+                    f"no {names} column — the {rule} rule can't be checked; add the column or map yours "
+                    "under [columns]",
+                )
+            )
+        return found
 
     def duplicates(self, kept: Sequence[Row]) -> list[Finding]:
         """A finding for each row with the prospect and email of an earlier row (spacing and case ignored).
@@ -189,6 +263,7 @@ class _Checker:
             j = first[key]
             if j != i:
                 row, earlier = named[i], named[j]
+                self.out.excluded.add(row.row)
                 found.append(
                     Finding(
                         "duplicate",
@@ -197,7 +272,8 @@ class _Checker:
                         self.cell("prospect", row),
                         row.prospect,
                         f"same prospect and email as row {earlier.row} ({self.cell('prospect', earlier)}) — "
-                        "merge the two rows or delete this one",
+                        "merge the two rows or delete this one (until then this row is left out of the figures "
+                        "and drafts)",
                         row.owner,
                     )
                 )
@@ -233,14 +309,10 @@ class _Checker:
         return plan
 
     def unknown_stage(self, stage: str) -> str:
-        """The ``unknown-stage`` message, with the configured stage the text is close to, if any."""
+        """The ``unknown-stage`` message, with the configured stage the text is a typo of, else the list."""
         names = [s.name for s in self.config.stages]
-        close = _close_match(stage, names) or _close_match(stage.casefold(), [n.casefold() for n in names])
-        hint = (
-            f"did you mean {names[[n.casefold() for n in names].index(close.casefold())]!r}?"
-            if close
-            else (f"use one of {', '.join(names)}")
-        )
+        close = close_name(stage, names)
+        hint = f"did you mean {close!r}?" if close else f"use one of {', '.join(names)}"
         return f"stage {stage!r} is not a known stage — {hint} (or add it under [[stages]])"
 
     def qualification(self, row: Row, plan: _Plan) -> None:
@@ -248,7 +320,7 @@ class _Checker:
         stage = plan.stage
         if plan.is_open and row.decision_maker is not True and not row.is_bad("decision_maker"):
             # One finding a row: a meeting date names what to do and by when, so it wins over the stage.
-            meeting = row.appointment_date if self.dm_column else None
+            meeting = row.appointment_date if self.decision_maker else None
             if meeting is not None:
                 self.add("decision-maker", row, self.cell("decision_maker", row), _meeting_without_dm(meeting, as_of))
             elif plan.decision_maker:
@@ -257,35 +329,39 @@ class _Checker:
                     row,
                     self.cell("decision_maker", row),
                     f"{stage.name} deal without a confirmed decision maker — confirm you are talking to the "
-                    "person who can buy before you book meetings, then mark Decision Maker yes",
+                    f"person who can buy before you book meetings, then mark {self.dm_header} yes",
                 )
-        if plan.budget:
-            if row.budget is None and not row.is_bad("budget"):
-                self.add(
-                    "budget-known",
-                    row,
-                    self.cell("budget", row),
-                    f"{stage.name} deal with no budget — ask the prospect what they plan to spend and enter it",
-                )
-            if plan.timeline and row.expected_close is None and not row.is_bad("expected_close"):
-                self.add(
-                    "timeline-known",
-                    row,
-                    self.cell("expected_close", row),
-                    f"{stage.name} deal with no expected close date — ask when they will decide and enter the date",
-                )
+        if plan.budget and row.budget is None and not row.is_bad("budget"):
+            self.add(
+                "budget-known",
+                row,
+                self.cell("budget", row),
+                f"{stage.name} deal with no budget — ask the prospect what they plan to spend and enter it",
+            )
+        if plan.timeline and row.expected_close is None and not row.is_bad("expected_close"):
+            self.add(
+                "timeline-known",
+                row,
+                self.cell("expected_close", row),
+                f"{stage.name} deal with no expected close date — ask when they will decide and enter the date",
+            )
         if plan.is_open:
             appt = row.appointment
             if isinstance(appt, dt.datetime):
                 appt = appt.date()
-            if row.next_follow_up is None and not row.is_bad("next_follow_up") and (appt is None or appt < as_of):
+            if (
+                self.next_step
+                and row.next_follow_up is None
+                and not row.is_bad("next_follow_up")
+                and (appt is None or appt < as_of)
+            ):
                 self.add(
                     "next-step",
                     row,
                     self.cell("next_follow_up", row),
                     "open deal with no next step — set a next follow-up date or book an appointment",
                 )
-            if stage.stale_after_days is not None:
+            if self.stale and stage.stale_after_days is not None:
                 ref, ref_field = (
                     (row.last_contact, "last_contact") if row.last_contact else (row.created_on, "created_on")
                 )
@@ -301,7 +377,7 @@ class _Checker:
                         f"no contact for {days} days ({since} {ref.isoformat()}; {stage.name} deals go stale "
                         f"after {stage.stale_after_days}) — call or write to them this week",
                     )
-            if row.expected_close is not None and row.expected_close < as_of:
+            if self.close_date_passed and row.expected_close is not None and row.expected_close < as_of:
                 self.add(
                     "close-date-passed",
                     row,

@@ -112,7 +112,9 @@ def _execute(config: Config, opts: Options, progress: Progress | None) -> Result
         if opts.summary:
             # Before the drafts helper is forked, not while it runs: the figures read every
             # row, and after the fork each memory page they touch is copied (see drafts/parallel.py).
-            result.figures = compute(result.rows, result.checked, config, as_of, result.quotas)
+            result.figures = compute(
+                result.rows, result.checked, config, as_of, result.quotas, "closed_on" in result.layout.columns
+            )
         # A template error stops us here, before anything is written.
         drafts = _start_drafts(result, config, opts, templates.result()) if templates is not None else None
         with _cancelled_on_error(drafts):
@@ -129,7 +131,8 @@ def _read_and_check(book: Book, config: Config, source: str, as_of: dt.date, opt
     if title is None:
         raise SourceError(
             f"{book.location} has no {config.tabs.pipeline!r} tab (tabs found: {', '.join(titles) or 'none'}) "
-            '— rename your pipeline tab, or set [tabs] pipeline = "<its name>" in sheetsync.toml'
+            '— rename your pipeline tab, or set [tabs] pipeline = "<its name>" in sheetsync.toml '
+            f"(`sheetsync init --from {source}` writes a sheetsync.toml for this workbook)"
         )
     layout, rows = read_rows(title, book.rows(title), config)
     quotas = _quotas(book, config)

@@ -139,13 +139,13 @@ def summary_grid(
     f: Figures,
     config: Config,
     history: Iterable[Sequence[Value]] = (),
-    notes: Sequence[str] = (),
 ) -> Grid:
     """The Summary tab of reference 7.1 as a one-page report with its charts.
 
     ``history`` is the History tab's rows as read (the trend comes from those
-    of this period, with this run's); ``notes`` are lines shown under the key
-    figures (what the reader should know about how a figure was worked out).
+    of this period, with this run's); the figures' ``notes`` are lines shown
+    under the key figures (what the reader should know about how a figure was
+    worked out, e.g. Won deals dated by Expected Close).
     """
     money = amount_format(f.currency)
     sheet = Layout()
@@ -157,6 +157,7 @@ def summary_grid(
     trend_lines = [_trend_line(t, money) for t in trend_entries(f, history)]
     trend = sheet.table(below, BESIDE_COL, TREND_HEADER, trend_lines, None, HEADER_LINE)
     row = max(key_end, trend.row + trend.height) + 1
+    notes = f.notes
     for text in notes:
         sheet.wrapped(row, 0, TABLE_COLUMNS, Cell(text, look=NOTE))
         row += 1

@@ -117,8 +117,8 @@ def _damaged_member(path: Path) -> list[str]:
 
 
 def _quotas_without_quota_column(path: Path) -> list[str]:
-    write_xlsx(path, {"Pipeline": [HEADERS, clean()], "Quotas": [["Owner", "Target"], ["Somchai", 100]]})
-    return ["Quotas", "'Quota'", "'Target'"]
+    write_xlsx(path, {"Pipeline": [HEADERS, clean()], "Quotas": [["Owner", "Amount"], ["Somchai", 100]]})
+    return ["Quotas", "Quota", "'Amount'"]
 
 
 def _encrypted_xlsm(path: Path) -> list[str]:

@@ -113,6 +113,7 @@ def test_default_stages_match_the_spec_table() -> None:
         ("Negotiation", Decimal("0.9"), 7, "late"),
         ("Won", Decimal("1"), None, "won"),
         ("Lost", Decimal("0"), None, "lost"),
+        ("On Hold", Decimal("0"), None, "paused"),
     ]
 
 
@@ -212,7 +213,7 @@ def test_custom_stages_replace_the_defaults() -> None:
     )
     assert [(s.name, s.probability, s.stale_after_days, s.group) for s in config.stages] == [
         ("New", Decimal("0.05"), 30, "early"),
-        ("Pitch", Decimal("0.5"), None, "middle"),
+        ("Pitch", Decimal("0.5"), 14, "middle"),  # an open stage with no stale_after_days: 14 (issue 13)
         ("Signed", Decimal("1"), None, "won"),
         ("Dropped", Decimal("0"), None, "lost"),
     ]
@@ -317,7 +318,7 @@ def test_unknown_key_with_nothing_close_lists_known_keys() -> None:
         ('[[stages]]\nname = "Lead"\ngroup = "early"', "stages[1].probability"),
         ('[[stages]]\nname = "Lead"\nprobability = 150\ngroup = "early"', "stages[1].probability"),
         ('[[stages]]\nname = "Lead"\nprobability = 10\ngroup = "beginning"', "stages[1].group"),
-        ('[[stages]]\nname = "Lead"\nprobability = 10\ngroup = "early"\nstale_after_days = 0', "stages[1]"),
+        ('[[stages]]\nname = "Lead"\nprobability = 10\ngroup = "early"\nstale_after_days = -1', "stages[1]"),
         ('[[stages]]\nprobability = 10\ngroup = "early"', "stages[1]"),
         (
             '[[stages]]\nname = "Lead"\nprobability = 10\ngroup = "early"\n'
@@ -417,3 +418,54 @@ def test_tab_name_only_the_writer_refused_stops_the_run_before_reading(tmp_path:
     assert result.exit_code == 2, result.output
     assert "tabs.summary" in result.output and "apostrophe" in result.output
     assert book.read_bytes() == sample.read_bytes()
+
+
+# ---------------------------------------------------------------- issue 13
+
+
+def test_paused_group_and_stale_defaults_of_a_custom_stage_list() -> None:
+    """Issue 13: an open stage without stale_after_days gets 14, `= 0` turns stale off; `paused` is a group."""
+    config = parse(
+        """
+        [[stages]]
+        name = "New"
+        probability = 5
+        group = "early"
+        [[stages]]
+        name = "Quiet"
+        probability = 30
+        stale_after_days = 0
+        group = "middle"
+        [[stages]]
+        name = "Parked"
+        group = "paused"
+        [[stages]]
+        name = "Closed Won"
+        group = "won"
+        [[stages]]
+        name = "Closed Lost"
+        stale_after_days = 3
+        group = "lost"
+        """
+    )
+    assert [(s.name, s.probability, s.stale_after_days, s.group, s.is_open) for s in config.stages] == [
+        ("New", Decimal("0.05"), 14, "early", True),
+        ("Quiet", Decimal("0.3"), None, "middle", True),
+        ("Parked", Decimal("0"), None, "paused", False),
+        ("Closed Won", Decimal("1"), None, "won", False),
+        ("Closed Lost", Decimal("0"), 3, "lost", False),  # kept as written; no rule reads it on a closed stage
+    ]
+
+
+def test_header_row_and_quota_columns_are_read() -> None:
+    """`[tabs] header_row` is a row number; `[columns] quota_owner` and `quota` name the Quotas tab's headers."""
+    config = parse('[tabs]\nheader_row = 3\n[columns]\nquota_owner = "Sales Rep"\nquota = "Q4 Target"\n')
+    assert config.header_row == 3 and config.tabs.pipeline == "Pipeline"
+    assert dict(config.columns) == {"quota_owner": "Sales Rep", "quota": "Q4 Target"}
+    assert Config().header_row is None
+
+
+@pytest.mark.parametrize("value", ["0", '"2"', "-1", "1.5", "true"])
+def test_header_row_must_be_a_row_number(value: str) -> None:
+    """A header_row that isn't a whole number ≥ 1 is exit 2 naming tabs.header_row."""
+    assert config_error(f"[tabs]\nheader_row = {value}\n").startswith("tabs.header_row:")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import itertools
 import json
 import math
@@ -178,19 +177,36 @@ NAME_TEXT = st.lists(
 @settings(max_examples=1500, deadline=None)
 @given(NAME_TEXT, st.integers(min_value=1, max_value=40))
 def test_slugs_first_names_and_stage_hints_are_what_they_were(text: str, max_bytes: int) -> None:
-    """slugify's cut, the first-name filter and the unknown-stage hint give what the old code gave.
+    """slugify's cut and the first-name filter give what the old code gave; the stage hint what brute force gives.
 
     The old slugify and first-name loops copied the whole text once per
-    character or word they dropped, quadratic in a 32,767-character cell;
-    difflib indexed a whole 32,767-character stage to find it matches nothing.
+    character or word they dropped, quadratic in a 32,767-character cell.
+    The unknown-stage hint (issue 13: edit distance, no longer difflib)
+    skips every name whose length is too far off; brute force compares all.
     """
     assert drafts.slugify.__wrapped__(text, max_bytes) == old_slugify(text, max_bytes)
     assert drafts.filters.first_name_filter(text) == old_first_name(text)
     names = [s.name for s in Config().stages]
-    for word in (text, text * 7):
-        assert rules._close_match(word, names) == next(
-            iter(difflib.get_close_matches(word, names, n=1, cutoff=0.5)), None
-        )
+    for word in (text, text * 7, text + "Won", "Lead" + text):
+        assert rules.close_name(word, names) == brute_close_name(word, names)
+
+
+def brute_close_name(word: str, names: list[str]) -> str | None:
+    """rules.close_name without its length shortcut: every name's full edit distance (issue 13)."""
+
+    def osa(a: str, b: str) -> int:
+        d = {(i, j): max(i, j) if min(i, j) == 0 else 0 for i in range(len(a) + 1) for j in range(len(b) + 1)}
+        for i in range(1, len(a) + 1):
+            for j in range(1, len(b) + 1):
+                d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (a[i - 1] != b[j - 1]))
+                if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                    d[i, j] = min(d[i, j], d[i - 2, j - 2] + 1)
+        return d[len(a), len(b)]
+
+    typed = " ".join(word.split()).casefold()[:60]  # longer than any name + 2 can't be close: keep the test quick
+    scored = [(osa(typed, " ".join(n.split()).casefold()), n) for n in names]
+    fits = [(d, n) for d, n in scored if d <= (1 if len(" ".join(n.split())) <= 8 else 2)]
+    return min(fits, key=lambda dn: dn[0])[1] if fits else None
 
 
 # ---------------------------------------------------------------- fast paths against the plain path

@@ -111,20 +111,25 @@ def run(
     config: Config | None = None,
     as_of: dt.date = AS_OF,
     quotas: Quotas | dict[str, Any] | None = None,
+    drop: Sequence[str] = (),
 ) -> Run:
-    """Raw rows (None = a fully blank row) → read_rows → check → compute; data rows start at sheet row 2."""
+    """Raw rows (None = a fully blank row) → read_rows → check → compute; data rows start at sheet row 2.
+
+    ``drop``: headers the sheet doesn't have (their cells are ignored), as run.py computes without them.
+    """
     config = config or Config()
-    values: list[tuple[int, list[Any]]] = [(1, list(HEAD))]
+    head = [h for h in HEAD if h not in drop]
+    values: list[tuple[int, list[Any]]] = [(1, list(head))]
     for i, d in enumerate(deals, 2):
         if d is None:
-            values.append((i, [None] * len(HEAD)))
+            values.append((i, [None] * len(head)))
             continue
         cells = {"Prospect": f"Prospect {i}", **d}
-        values.append((i, [cells.get(h) for h in HEAD]))
+        values.append((i, [cells.get(h) for h in head]))
     layout, rows = read_rows("Pipeline", values, config)
     q = quotas_of(quotas, config) if isinstance(quotas, dict) else quotas
     checked = check(rows, layout, config, as_of, q)
-    return Run(rows, checked, compute(rows, checked, config, as_of, q))
+    return Run(rows, checked, compute(rows, checked, config, as_of, q, "closed_on" in layout.columns))
 
 
 # ---------------------------------------------------------------- period
@@ -280,6 +285,7 @@ def test_stage_table_in_stage_order_with_empty_stages() -> None:
         ("Negotiation", 0, 0, 0, Decimal("0.9")),
         ("Won", 1, Decimal(2000), Decimal(2000), Decimal(1)),
         ("Lost", 1, Decimal(300), Decimal(0), Decimal(0)),
+        ("On Hold", 0, 0, 0, Decimal(0)),
     ]
     assert r.json["stages"][0] == {"stage": "Lead", "count": 2, "amount": 2000.0, "probability": 0.1, "weighted": 200.0}
     assert r.json["stages"][1] == {"stage": "Qualified", "count": 0, "amount": 0.0, "probability": 0.2, "weighted": 0.0}
@@ -1227,7 +1233,69 @@ def test_sample_headline_numbers_equal_hand_calculation() -> None:
     assert f.expected == HAND_EXPECTED_TOTAL  # 2,252,500
     assert f.quota == HAND_QUOTA  # 3,000,000
     assert f.to_generate == HAND_TO_GENERATE  # 102,500
-    assert (f.rows, f.excluded_rows) == (40, 1)  # row 15 excluded
+    assert (f.rows, f.excluded_rows) == (40, 2)  # row 15 (unknown stage) and row 28 (duplicate of row 3)
     j = json.loads(json.dumps(f.as_json()))
     assert (j["won_this_period"], j["expected"], j["to_generate"]) == (645000.0, 2252500.0, 102500.0)
     assert [a["code"] for a in j["diagnosis"]] == ["thin-coverage", "stalled", "famine-ahead"]  # as its docstring says
+
+
+# ---------------------------------------------------------------- issue 13: the team's own sheet
+
+
+def test_won_rows_are_dated_by_expected_close_when_there_is_no_closed_on_column() -> None:
+    """Issue 13: without a Closed On column, Won this period and the sales cycle use Expected Close, said once."""
+    deals = [
+        deal("Won", 100, expected_close=D(2026, 10, 1), created=D(2026, 9, 1)),  # in, 30 days
+        deal("Won", 200, expected_close=D(2026, 12, 31), created=D(2026, 12, 1)),  # in, 30 days
+        deal("Won", 400, expected_close=D(2026, 9, 30), created=D(2026, 9, 10)),  # last quarter, 20 days
+        deal("Won", 800),  # no date at all
+        deal("Lost", 1600, expected_close=D(2026, 11, 1)),
+    ]
+    r = run(deals, quotas={"Alice": 1000}, drop=["Closed On"])
+    assert r.f.won_this_period == Decimal(300) and r.owner("Alice").won_this_period == Decimal(300)
+    assert r.f.attainment == Decimal("0.3")
+    assert r.f.cycle_days == Decimal(80) / 3
+    assert r.f.notes == [
+        "Won deals dated by Expected Close: there is no Closed On column; "
+        "1 Won row has no Expected Close and is not won this period"
+    ]
+    assert r.json["notes"] == r.f.notes
+
+
+def test_with_a_closed_on_column_an_empty_cell_is_not_won_this_period() -> None:
+    """With the column there, Expected Close never dates a Won row: an empty Closed On is a closed-date error."""
+    r = run([deal("Won", 100, expected_close=D(2026, 11, 1)), deal("Won", 50, closed_on=D(2026, 11, 2))])
+    assert r.f.won_this_period == Decimal(50) and r.f.notes == [] and r.json["notes"] == []
+    assert (2, "closed-date") in r.rules()
+
+
+def test_paused_deals_are_in_the_stage_table_and_rows_only() -> None:
+    """Issue 13: On Hold deals count in their stage line and in rows, and in no other figure or rule."""
+    on_hold = deal(
+        "On Hold",
+        5000,
+        expected_close=D(2026, 11, 1),
+        probability=90,
+        appointment=D(2026, 11, 20),
+        last_contact=D(2026, 1, 1),
+        next_follow_up=None,
+        decision_maker="no",
+        owner="Bob",
+    )
+    r = run([deal("Lead", 100, expected_close=D(2026, 12, 1)), on_hold], quotas={"Alice": 1000})
+    line = r.stage("On Hold")
+    assert (line.count, line.amount, line.weighted, line.probability) == (1, Decimal(5000), 0, 0)
+    assert (r.f.rows, r.f.excluded_rows, r.f.open_count, r.f.open_amount) == (2, 0, 1, Decimal(100))
+    assert (r.f.weighted_pipeline, r.f.expected, r.f.appointments_held) == (Decimal(10), Decimal(10), 0)
+    assert r.f.coverage == Decimal(100) / Decimal(1000)
+    assert r.f.win_rate is None and [o.owner for o in r.f.owners] == ["Alice"]
+    assert r.rules() == [] and r.f.group_counts["paused"] == 1
+
+
+def test_later_duplicates_count_in_no_figure() -> None:
+    """Issue 13: a prospect entered twice is counted once: the later row is only in rows and excluded_rows."""
+    twice = deal("Appointment", 1000, expected_close=D(2026, 12, 1), email="a@x.example", prospect="Acme")
+    r = run([twice, twice, {**twice, "Email": "b@x.example"}])
+    assert (r.f.rows, r.f.excluded_rows, r.stage("Appointment").count) == (3, 1, 2)
+    assert r.f.open_amount == Decimal(2000) and r.f.expected == Decimal(800)
+    assert r.rules() == [(3, "duplicate")]

@@ -98,7 +98,7 @@ def test_amount_reads_numbers_and_currency_text(raw: Any, expected: Decimal | No
     assert DEFAULT.amount(raw) == (expected, None)
 
 
-@pytest.mark.parametrize("raw", ["about 50k", "TBD", "50k", "1,2,3", "12,34", "1.2.3", "฿", "n/a", True])
+@pytest.mark.parametrize("raw", ["about 50k", "TBD", "50 kg", "1,2,3", "12,34", "1.2.3", "฿", "n/a", True, "k", "M"])
 def test_amount_rejects_text_that_is_not_a_number(raw: Any) -> None:
     """`about 50k`, `TBD` and friends are a problem naming the value, never a guess."""
     value, problem = DEFAULT.amount(raw)
@@ -549,5 +549,190 @@ def test_read_quotas_sums_owners_and_reports_problems() -> None:
 
 def test_read_quotas_without_headers_is_an_error() -> None:
     """A Quotas tab whose header row lacks Owner or Quota says which headers it found."""
-    with pytest.raises(SourceError, match="'Target'"):
-        read_quotas("Quotas", [(1, ["Owner", "Target"])], Config())
+    with pytest.raises(SourceError, match="'Amount'"):
+        read_quotas("Quotas", [(1, ["Owner", "Amount"])], Config())
+
+
+# ---------------------------------------------------------------- issue 13: the team's own sheet
+
+# SPEC 10.1's aliases, copied as the spec writes them: each must find its field.
+SPEC_ALIASES = {
+    "prospect": ["Company Name", "Customer", "Client", "บริษัท", "ลูกค้า", "ชื่อลูกค้า"],
+    "contact": ["Contact Person", "ผู้ติดต่อ", "ชื่อผู้ติดต่อ"],
+    "email": ["Email Address", "อีเมล"],
+    "owner": ["Salesperson", "Account Owner", "ผู้รับผิดชอบ", "พนักงานขาย", "เซลส์"],
+    "owner_email": ["Rep Email", "Sales Rep Email", "Owner E-mail", "อีเมลผู้รับผิดชอบ"],
+    "stage": ["Status", "Deal Stage", "สถานะ", "ขั้นตอน"],
+    "decision_maker": ["DM", "DM Confirmed", "ผู้มีอำนาจตัดสินใจ"],
+    "budget": ["Deal Value", "มูลค่า", "งบประมาณ"],
+    "expected_close": ["Est. Close", "Expected Close Date", "วันที่คาดว่าจะปิด"],
+    "probability": ["Prob", "Win Probability", "โอกาส"],
+    "last_contact": ["Last Contacted", "ติดต่อล่าสุด"],
+    "next_follow_up": ["Next Step", "ติดตามครั้งถัดไป"],
+    "appointment": ["Meeting Date", "นัดหมาย"],
+    "info_requested": ["ขอข้อมูล"],
+    "closed_on": ["Close Won Date", "วันที่ปิด"],
+    "created_on": ["Date Added", "วันที่สร้าง"],
+    "language": ["Lang", "ภาษา"],
+    "do_not_contact": ["ห้ามติดต่อ"],
+    "notes": ["Comments", "หมายเหตุ"],
+}
+
+
+@pytest.mark.parametrize(("field", "header"), [(f, h) for f, hs in SPEC_ALIASES.items() for h in hs])
+@pytest.mark.parametrize("dress", ["{}", "{}?", "{}:", "{}.", "  {} ", "{}  ?"])
+def test_second_edition_aliases_match_ignoring_case_and_end_punctuation(field: str, header: str, dress: str) -> None:
+    """Issue 13: SPEC 10.1's aliases, with a trailing ?, : or . and any case, find their field."""
+    typed = dress.format(header.upper())
+    others = {"prospect": ["Stage"], "stage": ["Prospect"]}.get(field, ["Prospect", "Stage"])
+    lay = layout([*others, typed])
+    assert lay.columns[field] == len(others) and lay.extras == {}
+
+
+def test_headers_differing_only_by_end_punctuation_are_duplicates() -> None:
+    """`Notes` and `Notes:` are one header written twice: exit 2 naming both cells."""
+    with pytest.raises(SourceError, match=r"Pipeline!C1 and Pipeline!D1"):
+        layout(["Prospect", "Stage", "Notes", "Notes:"])
+
+
+def test_two_new_aliases_of_one_field_are_refused_naming_both() -> None:
+    """`Company` and `Customer` both mean the prospect: the run stops rather than pick one."""
+    with pytest.raises(SourceError, match="both mean the prospect field"):
+        layout(["Company", "Customer", "Stage"])
+
+
+TITLED = [
+    (1, ["Siam Sales — Q4 deals"] * 4),  # a title merged over the header's width
+    (2, ["updated 27 Nov by Khun Nid", None, None, None]),
+    (4, ["Company", "Status", "Deal Size", "Notes"]),
+    (5, ["Acme", "Lead", "120k", "call back"]),
+]
+
+
+def test_header_row_is_the_first_row_with_two_known_headers() -> None:
+    """Issue 13: a title and a note above the headers are skipped; row numbers stay the sheet's."""
+    lay, parsed = read_rows("Pipeline", TITLED, Config())
+    assert lay.header_row == 4
+    assert [(r.row, r.prospect, r.stage, r.budget, r.notes) for r in parsed] == [
+        (5, "Acme", "Lead", Decimal(120_000), "call back")
+    ]
+
+
+def test_a_row_with_one_known_header_is_not_the_header_row() -> None:
+    """A title that happens to be a header word ('Notes') is one match: not enough."""
+    rows = [(1, ["Notes", None, None]), (2, ["Prospect", "Stage", "Budget"]), (3, ["Acme", "Lead", 5])]
+    lay, parsed = read_rows("Pipeline", rows, Config())
+    assert lay.header_row == 2 and len(parsed) == 1
+
+
+def test_configured_headers_count_for_finding_the_header_row() -> None:
+    """Headers set under [columns] are known headers too."""
+    rows = [(1, ["Report"]), (2, ["Firma", "Phase"]), (3, ["Acme", "Lead"])]
+    lay, _parsed = read_rows("Pipeline", rows, Config(columns={"prospect": "Firma", "stage": "Phase"}))
+    assert lay.header_row == 2
+
+
+def test_header_row_further_down_than_30_non_empty_rows_is_not_found() -> None:
+    """Only the first 30 non-empty rows are looked at; then the error names the row it looked at and header_row."""
+    rows = [(n, [f"note {n}"]) for n in range(1, 31)] + [(31, ["Prospect", "Stage"]), (32, ["Acme", "Lead"])]
+    with pytest.raises(SourceError) as info:
+        read_rows("Pipeline", rows, Config())
+    message = info.value.message
+    assert "looked at row 1" in message and "'note 1'" in message
+    assert "[tabs] header_row" in message and info.value.exit_code == 2
+    assert read_rows("Pipeline", rows[1:], Config())[0].header_row == 31  # the 30th non-empty row is looked at
+
+
+def test_header_row_setting_fixes_the_row() -> None:
+    """`[tabs] header_row = N` reads row N as the header row, even where finding would choose another."""
+    from sheetsync.config import Tabs
+
+    rows = [(1, ["Prospect", "Stage"]), (2, ["Company", "Status", "Owner"]), (3, ["Acme", "Lead", "Nid"])]
+    lay, parsed = read_rows("Pipeline", rows, Config(tabs=Tabs(header_row=2)))
+    assert lay.header_row == 2 and lay.columns == {"prospect": 0, "stage": 1, "owner": 2}
+    assert [r.row for r in parsed] == [3]
+    with pytest.raises(SourceError, match=r"header_row = 5, but row 5 of the Pipeline tab is empty"):
+        read_rows("Pipeline", rows, Config(tabs=Tabs(header_row=5)))
+
+
+def test_missing_prospect_suggests_the_header_that_looks_like_it() -> None:
+    """With no Prospect column, a header that resembles it is named in the fix."""
+    with pytest.raises(SourceError, match=r"'Customer Name' looks like it: set \[columns\] prospect"):
+        layout(["Customer Name", "Stage"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("120k", Decimal(120_000)),
+        ("120K", Decimal(120_000)),
+        ("1.2M", Decimal(1_200_000)),
+        ("1.2m", Decimal(1_200_000)),
+        ("2.5 ล้าน", Decimal(2_500_000)),
+        ("3 แสน", Decimal(300_000)),
+        ("5 หมื่น", Decimal(50_000)),
+        ("8 พัน", Decimal(8_000)),
+        ("฿120k", Decimal(120_000)),
+        ("THB 1.2M", Decimal(1_200_000)),
+        ("1.2M THB", Decimal(1_200_000)),
+        ("2.5 ล้าน บาท", Decimal(2_500_000)),
+        ("2.5ล้านบาท", Decimal(2_500_000)),
+        ("$ 1,200k", Decimal(1_200_000)),
+        ("0.0015k", Decimal("1.5")),
+        ("1.23456M", Decimal("1234560")),
+    ],
+)
+def test_amount_shorthands(raw: str, expected: Decimal) -> None:
+    """Issue 13: 120k, 1.2M, 2.5 ล้าน … with or without a currency, exactly (1.2M is 1,200,000, not 1199999.99…)."""
+    value, problem = DEFAULT.amount(raw)
+    assert problem is None and value == expected and str(value) == str(expected)
+
+
+@pytest.mark.parametrize("raw", ["about 50k", "50 kg", "k", "1.2MM", "1.2 M k", "-5k", "5k-", "1.2B", "ล้าน"])
+def test_amount_shorthand_is_no_licence_to_guess(raw: str) -> None:
+    """A word around the shorthand, a unit alone or a negative amount is still a bad value."""
+    value, problem = DEFAULT.amount(raw)
+    assert value is None and problem is not None
+
+
+def test_shorthand_quota_and_target_headers_on_a_titled_quotas_tab() -> None:
+    """Issue 13: `Sales Rep` | `Q4 Target` under a title row, quotas typed 1.5M, are read."""
+    rows = [(1, ["Targets 2026"]), (2, ["Sales Rep", "Q4 Target"]), (3, ["Somchai", 2_500_000.0]), (4, ["Nid", "1.5M"])]
+    quotas = read_quotas("Targets", rows, Config())
+    assert quotas.by_owner == {"Somchai": Decimal(2_500_000), "Nid": Decimal(1_500_000)}
+
+
+@pytest.mark.parametrize(
+    ("header", "owner_col", "quota_col"),
+    [
+        (["Owner", "Quota"], 0, 1),
+        (["Name", "เป้าหมาย"], 0, 1),
+        (["พนักงานขาย", "เป้า"], 0, 1),
+        (["Region", "Salesperson", "Goal"], 1, 2),
+        (["Rep", "Quarterly quota (THB)"], 0, 1),
+        (["Owner", "Quota", "Stretch Target"], 0, 1),  # an alias beats a header that merely holds the word
+        (["Name", "Rep", "Target"], 1, 2),  # Rep comes before Name in the owner headers
+    ],
+)
+def test_quota_headers(header: list[str], owner_col: int, quota_col: int) -> None:
+    """The Quotas tab's owner and quota columns by alias, or any header holding quota/target/เป้า."""
+    rows = [
+        (1, header),
+        (2, ["x" if i not in (owner_col, quota_col) else "Nid" if i == owner_col else 10 for i in range(len(header))]),
+    ]
+    assert read_quotas("Quotas", rows, Config()).by_owner == {"Nid": Decimal(10)}
+
+
+def test_quota_columns_set_in_config_and_two_quota_columns_refused() -> None:
+    """`[columns] quota_owner` / `quota` pick the columns; two headers holding "target" are refused, not guessed."""
+    rows = [(1, ["Person", "Q1 Target", "Q4 Target"]), (2, ["Nid", 5.0, 7.0])]
+    config = Config(columns={"quota_owner": "Person", "quota": "q4 target"})
+    assert read_quotas("Quotas", rows, config).by_owner == {"Nid": Decimal(7)}
+    with pytest.raises(SourceError, match=r"more than one quota column.*'Q1 Target'.*'Q4 Target'.*\[columns\] quota"):
+        read_quotas("Quotas", [(1, ["Owner", "Q1 Target", "Q4 Target"]), (2, ["Nid", 5.0, 7.0])], Config())
+
+
+def test_quota_columns_in_config_are_not_pipeline_fields() -> None:
+    """`[columns] quota = "Target"` names the Quotas tab's column: a pipeline `Target` column stays an extra."""
+    lay = layout(["Prospect", "Stage", "Target"], Config(columns={"quota": "Target"}))
+    assert lay.extras == {2: "Target"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -260,7 +261,8 @@ def test_decision_maker_meeting_is_not_checked_without_the_column() -> None:
     """No Decision Maker column: an early deal with a meeting gets no per-row decision-maker finding."""
     headers = [h for h in HEADERS if h != "Decision Maker"]
     checked, _l, _r = run(row(Stage="Qualified", Appointment=dt.date(2026, 12, 4)), headers=headers)
-    assert "decision-maker" not in rules_of(checked)
+    dm = [f for f in checked.findings if f.rule == "decision-maker"]
+    assert [(f.row, f.cell) for f in dm] == [(None, "Pipeline")]  # the one tab-level finding, no row's
 
 
 # ---------------------------------------------------------------- budget-known / timeline-known
@@ -526,11 +528,14 @@ def test_every_rule_has_a_default_severity() -> None:
     }
 
 
-def test_missing_column_finding_points_at_the_prospect_cell() -> None:
-    """When the sheet has no Budget column, budget-known names the row's prospect cell."""
-    checked, _l, _r = run({"Prospect": "Acme", "Stage": "Qualified"}, headers=["Stage", "Prospect"])
+def test_missing_column_is_one_finding_for_the_tab_not_one_per_row() -> None:
+    """Issue 13: with no Budget column, budget-known is one warning on the tab (row None), never per row."""
+    checked, _l, _r = run(
+        {"Prospect": "Acme", "Stage": "Qualified"}, {"Prospect": "Beta", "Stage": "Won"}, headers=["Stage", "Prospect"]
+    )
     finding = only(checked, "budget-known")
-    assert finding.cell == "Pipeline!B2"
+    assert (finding.row, finding.cell, finding.severity, finding.prospect) == (None, "Pipeline", "warning", None)
+    assert finding.message.startswith("no Budget column — the budget-known rule can't be checked")
 
 
 def test_findings_are_in_row_order_and_json_has_the_spec_keys() -> None:
@@ -552,3 +557,133 @@ def test_quota_problems_are_bad_values() -> None:
     layout, parsed = read_rows("Pipeline", [(1, HEADERS), (2, [CLEAN.get(h) for h in HEADERS])], config)
     checked = check(parsed, layout, config, AS_OF, quotas)
     assert [(f.rule, f.cell) for f in checked.findings] == [("bad-value", "Quotas!B2")]
+
+
+# ---------------------------------------------------------------- issue 13: the team's own sheet
+
+STAGES_WITH_CLOSED_WON = Config(
+    stages=tuple(
+        dataclasses.replace(s, name={"won": "Closed Won", "lost": "Closed Lost"}.get(s.group, s.name))
+        for s in Config().stages
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [
+        ("Negociation", "Negotiation"),  # one letter changed
+        ("Qualifed", "Qualified"),  # one dropped
+        ("Apointment", "Appointment"),
+        ("Propsoal", "Proposal"),  # two swapped
+        ("Negotiatoin", "Negotiation"),
+        ("on-hold", "On Hold"),
+        ("Negotiating", "Negotiation"),  # two edits on a long name
+    ],
+)
+def test_unknown_stage_suggests_only_a_typo(typed: str, suggested: str) -> None:
+    """Issue 13: a stage one or two edits from a configured one gets 'did you mean'."""
+    checked, _l, _r = run(row(Stage=typed))
+    assert f"did you mean {suggested!r}?" in only(checked, "unknown-stage").message
+
+
+@pytest.mark.parametrize("typed", ["Closing", "Closed", "Pending", "Signed", "Hot", "Cold lead", "x" * 32_000])
+def test_unknown_stage_far_from_every_stage_lists_them_instead(typed: str) -> None:
+    """Issue 13: `Closing` got "did you mean 'Lost'?"; a stage no typo away gets the list, no guess."""
+    checked, _l, _r = run(row(Stage=typed))
+    message = only(checked, "unknown-stage").message
+    assert "did you mean" not in message
+    assert "use one of Lead, Qualified, Appointment, Demo, Proposal, Negotiation, Won, Lost, On Hold" in message
+
+
+@pytest.mark.parametrize("typed", ["closed won", "CLOSED  WON", " Closed Won "])
+def test_configured_stage_typed_in_another_case_matches_outright(typed: str) -> None:
+    """`closed won` typed for a configured `Closed Won` is that stage: no finding at all."""
+    checked, _l, _r = run(row(Stage=typed, Closed_On=RECENT), config=STAGES_WITH_CLOSED_WON)
+    assert checked.findings == [] and checked.excluded == set()
+
+
+# The headers of HEADERS that each rule reads, and a row that would fire the rule when the column is there.
+MISSING = [
+    ("decision-maker", ["Decision Maker"], row(Stage="Demo", Decision_Maker="no"), "no Decision Maker column"),
+    ("budget-known", ["Budget"], row(Budget=None), "no Budget column"),
+    ("timeline-known", ["Expected Close"], row(Expected_Close=None), "no Expected Close column"),
+    ("close-date-passed", ["Expected Close"], row(Expected_Close=dt.date(2026, 11, 1)), "no Expected Close column"),
+    ("next-step", ["Next Follow-up"], row(Next_Follow_up=None), "no Next Follow-up column"),
+    ("stale", ["Last Contact", "Created"], row(Last_Contact=dt.date(2026, 1, 1)), "no Last Contact or Created column"),
+    ("appointment-passed", ["Appointment"], row(Stage="Appointment", Appointment=RECENT), "no Appointment column"),
+    ("closed-date", ["Closed On"], row(Stage="Won"), "no Closed On column"),
+]
+
+
+@pytest.mark.parametrize(("rule", "dropped", "firing", "says"), MISSING, ids=[m[0] for m in MISSING])
+def test_rule_without_its_column_is_one_warning_for_the_tab(
+    rule: str, dropped: list[str], firing: dict[str, Any], says: str
+) -> None:
+    """Issue 13: a rule whose input column is missing gives one tab-level warning (row None, cell the tab), first."""
+    with_column, _l, _r = run(firing, firing)
+    assert rule in rules_of(with_column)  # the rows do fire it when the column is there
+    headers = [h for h in HEADERS if h not in dropped]
+    checked, _l, _r = run(firing, row(Prospect="Beta", Email="b@beta.example", Budget="TBD"), headers=headers)
+    tab = [f for f in checked.findings if f.rule == rule]
+    assert [(f.row, f.cell, f.severity, f.prospect) for f in tab] == [(None, "Pipeline", "warning", None)]
+    assert tab[0].message == (f"{says} — the {rule} rule can't be checked; add the column or map yours under [columns]")
+    rows = [f.row for f in checked.findings]
+    assert rows[: rows.count(None)] == [None] * rows.count(None)  # whole-tab findings sort first
+    assert tab[0].as_json()["row"] is None
+
+
+def test_stale_with_only_a_created_column_is_checked_per_row() -> None:
+    """stale needs Last Contact *or* Created: with Created alone it still runs on every row."""
+    headers = [h for h in HEADERS if h != "Last Contact"]
+    checked, _l, _r = run(row(Created=dt.date(2026, 1, 1)), headers=headers)
+    assert [(f.rule, f.row) for f in checked.findings] == [("stale", 2)]
+
+
+@pytest.mark.parametrize(("severity", "expected"), [("error", ["warning"]), ("warning", ["warning"]), ("off", [])])
+def test_missing_column_finding_is_a_warning_whatever_the_rule_severity(severity: str, expected: list[str]) -> None:
+    """docs/decisions.md: the tab-level finding is a warning even for an error rule; "off" silences it too."""
+    config = Config(severity={**DEFAULT_SEVERITY, "decision-maker": severity})
+    headers = [h for h in HEADERS if h != "Decision Maker"]
+    checked, _l, _r = run(row(Stage="Demo"), config=config, headers=headers)
+    assert [f.severity for f in checked.findings if f.rule == "decision-maker"] == expected
+    assert checked.errors == 0
+
+
+def test_decision_maker_message_names_the_sheets_own_header() -> None:
+    """A DM rule finding tells the user to mark the column the sheet has, not a 'Decision Maker' it hasn't."""
+    headers = ["DM confirmed?" if h == "Decision Maker" else h for h in HEADERS]
+    checked, _l, _r = run({**row(Stage="Demo"), "DM confirmed?": "no"}, headers=headers)
+    assert only(checked, "decision-maker").message.endswith("then mark DM confirmed? yes")
+
+
+def test_later_duplicate_is_left_out_and_the_first_kept() -> None:
+    """Issue 13: the later row of a duplicate is excluded from figures and drafts; the first stays in."""
+    checked, _l, _r = run(row(), row(Prospect="Other Ltd", Email="x@other.example"), row(), row())
+    assert [f.row for f in checked.findings if f.rule == "duplicate"] == [4, 5]
+    assert checked.excluded == {4, 5}
+    assert "left out of the figures and drafts" in only(run(row(), row())[0], "duplicate").message
+
+
+def test_duplicate_rule_off_keeps_both_rows() -> None:
+    """With `duplicate = "off"` the rows are separate deals: no finding and nothing left out (docs/decisions.md)."""
+    config = Config(severity={**DEFAULT_SEVERITY, "duplicate": "off"})
+    checked, _l, _r = run(row(), row(), config=config)
+    assert checked.findings == [] and checked.excluded == set()
+
+
+def test_paused_deal_is_checked_only_for_required_unknown_stage_bad_value_and_duplicate() -> None:
+    """An On Hold deal with every qualification problem gets none of those findings; its bad cell and duplicate do."""
+    neglected = row(
+        Stage="On Hold",
+        Decision_Maker="no",
+        Budget=None,
+        Expected_Close=dt.date(2026, 1, 1),
+        Last_Contact=dt.date(2026, 1, 1),
+        Next_Follow_up=None,
+        Appointment=dt.date(2026, 11, 1),
+        Closed_On=None,
+    )
+    checked, _l, _r = run(neglected, {**neglected, "Closed On": "someday"})
+    assert [(f.rule, f.row) for f in checked.findings] == [("bad-value", 3), ("duplicate", 3)]
+    assert checked.stale == set() and checked.excluded == {3}

@@ -556,7 +556,8 @@ def test_notes_go_under_the_key_figures_before_the_diagnosis() -> None:
     """A note (how a figure was worked out) is a full-width line after the key figures, above the diagnosis."""
     f, _ = figures()
     note = "Won deals dated by Expected Close: there is no Closed On column"
-    grid = summary_grid(f, Config(), notes=[note])
+    f.notes.append(note)
+    grid = summary_grid(f, Config())
     at = next(i for i, row in enumerate(values(grid)) if row and row[0] == note)
     assert at > row_starting(grid, "Excluded rows") and at < row_starting(grid, "Diagnosis")
     assert any((m.row, m.col, m.width) == (at, 0, 10) for m in grid.merges)

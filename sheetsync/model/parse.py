@@ -35,6 +35,7 @@ _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$"
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _TEXT_DATE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _INF = float("inf")
+_ONE = Decimal(1)
 YES = frozenset({"yes", "y", "true", "1", "x", "✓", "✔", "ใช่"})
 NO = frozenset({"no", "n", "false", "0", "ไม่", "ไม่ใช่", ""})
 
@@ -161,6 +162,8 @@ class Parser:
         if type(v) is float and 0 <= v < _INF:
             return Decimal(repr(v)), None
         d, problem = self.number(v)
+        if problem is not None and isinstance(v, str) and not isinstance(v, CellError):
+            d, problem = _shorthand(v, self.number) or (d, problem)
         if d is not None and d < 0:
             return None, f"{_show(v)} is a negative budget — budgets are 0 or more"
         return d, problem
@@ -254,6 +257,28 @@ class Parser:
     def _era_dt(self, d: dt.datetime) -> dt.datetime:
         y = self._year(d.year)
         return d if y == d.year else _replace_year(d, y)
+
+
+# 120k, 1.2M, 2.5 ล้าน: a number, then one unit (reference 4.1).  Checked only after a cell
+# failed to read as a plain number, so it costs the usual sheet nothing.
+_UNITS = {"k": 1_000, "m": 1_000_000, "ล้าน": 1_000_000, "แสน": 100_000, "หมื่น": 10_000, "พัน": 1_000}
+_SHORTHAND = re.compile(r"^(.*?\d)\s*(k|m|ล้าน|แสน|หมื่น|พัน)$", re.IGNORECASE | re.DOTALL)
+
+
+def _shorthand(v: str, number: Callable[[Value], Parsed]) -> Parsed | None:
+    """An amount written with a unit (``120k``, ``฿1.2M``, ``2.5 ล้าน บาท``), exact; None when it is not one.
+
+    The currency may stand before the number or after the unit; whatever is
+    left must read as a plain number, so ``about 50k`` is still not an amount.
+    """
+    s = _CURRENCY.sub("", v.strip()).strip()
+    if len(s) > EXCEL_TEXT_LIMIT or not (m := _SHORTHAND.match(s)):
+        return None
+    d, problem = number(m[1])
+    if d is None or problem is not None:
+        return None
+    d *= _UNITS[m[2].casefold()]
+    return (d.quantize(_ONE) if d == d.to_integral_value() else d.normalize()), None
 
 
 def _replace_year(d: Any, year: int) -> Any:

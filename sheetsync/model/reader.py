@@ -1,6 +1,7 @@
 """A table of raw cells → a :class:`Layout` and typed :class:`Row` objects (reference 4.1).
 
-The header row is the first non-empty row; every later non-blank row becomes
+The header row is found by :func:`~.fields.locate_header` (rows above it, a
+title or notes, are ignored); every later non-blank row becomes
 a Row, its unreadable cells recorded as :class:`BadValue` for the rules.
 Two ways to read the rows, which give the same rows (tests/test_fast_paths.py
 proves it on adversarial tables): the plain path, one cell at a time through
@@ -22,8 +23,7 @@ from typing import Any, cast
 
 from .. import speed
 from ..config import Config
-from ..errors import SourceError
-from .fields import FIELD_SPECS, FIELDS, Layout, map_headers
+from .fields import FIELD_SPECS, FIELDS, Layout, locate_header
 from .parse import CONTROL, Parsed, Parser
 from .values import EXCEL_TEXT_LIMIT, CellError, Value, address_pattern, is_blank
 
@@ -98,14 +98,9 @@ class Row:
 
 
 def read_rows(tab: str, rows: Iterable[tuple[int, list[Value]]], config: Config) -> tuple[Layout, list[Row]]:
-    """Header row = first non-empty row; every later non-blank row becomes a :class:`Row`."""
+    """The header row (:func:`~.fields.locate_header`), then every later non-blank row as a :class:`Row`."""
     it = iter(rows)
-    for number, values in it:
-        if any(not is_blank(v) for v in values):
-            layout = map_headers(tab, number, values, config)
-            break
-    else:
-        raise SourceError(f"the {tab} tab is empty — put the header row (Prospect, Stage, …) on top")
+    layout = locate_header(tab, it, config)
     return layout, list((_plain_rows if speed.plain("reader") else _rows)(layout, it, config))
 
 

@@ -58,6 +58,16 @@ class Book(Protocol):
     def close(self) -> None: ...
 
 
+def header_like(values: Sequence[Value]) -> bool:
+    """Whether a row, as typed (before merged ranges are filled), has two cells or more: it may be the header row.
+
+    Backends fill a merged range across its columns only below the first
+    such row, so a header merged over two columns stays one header even
+    under a one-cell title (reference 4.1 finds the header row below titles).
+    """
+    return sum(1 for v in values if v is not None and v != "") >= 2
+
+
 def find_title(titles: Sequence[str], wanted: str) -> str | None:
     """The tab title matching ``wanted`` case-insensitively (as Excel and Google do)."""
     key = wanted.casefold()

@@ -21,6 +21,7 @@ from ..background import Background
 from ..errors import SourceError
 from ..grid import Grid
 from ..model.values import CellError, Value, col_index
+from .base import header_like
 from .fingerprint import Fingerprint, snapshot
 from .ooxml.workbook import MACRO_SHEET_TYPES, read_workbook, sheet_member
 from .ooxml.zipcopy import Package
@@ -329,9 +330,10 @@ def _iter(
     """1-based row numbers, values from column A, merged ranges filled down, errors overlaid.
 
     A merged range's value counts for every cell it covers (an Owner merged
-    over that owner's rows), except on the header row, where a header merged
-    over two columns stays one header.  A row that is blank apart from a
-    range merged down into it stays blank.
+    over that owner's rows), except across the header row and the rows above
+    it (a title), where a header merged over two columns stays one header:
+    see :func:`~sheetsync.sources.base.header_like`.  A row that is blank
+    apart from a range merged down into it stays blank.
     """
     if not merged and not errors and not start_col:
         return _numbered(it, title, path)
@@ -376,6 +378,7 @@ def _overlaid(
         for r, values in enumerate(it):
             row: list[Value] = pad + values if start_col else values
             blank = not any(row)
+            header_here = not header_seen and header_like(row)  # as typed, before any range fills it
             if r in errors:
                 for c, err in errors[r].items():
                     if c >= len(row):
@@ -397,7 +400,7 @@ def _overlaid(
                             row[c0] = value
                         elif last > c0:
                             row[c0 : last + 1] = [value] * (last + 1 - c0)
-            header_seen = header_seen or not blank
+            header_seen = header_seen or header_here
             yield r + 1, row
     except Exception as exc:
         if isinstance(exc, GeneratorExit):

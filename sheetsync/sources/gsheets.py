@@ -35,7 +35,7 @@ from ..google.http import RETRY_BASE_ENV as RETRY_BASE_ENV
 from ..google.http import TIMEOUT_ENV as TIMEOUT_ENV
 from ..grid import Grid
 from ..model.values import Value, col_index
-from .base import find_title
+from .base import find_title, header_like
 from .gsheets_api import ENDPOINT_ENV as ENDPOINT_ENV
 from .gsheets_api import SHEETS, Remote, RetryRejected, connect, resolve_endpoint
 from .gsheets_charts import ExistingChart, chart_requests, existing_charts, grid_extent
@@ -148,7 +148,9 @@ def _table(value_range: Mapping[str, Any], merges: Sequence[Mapping[str, int]]) 
     cell merged down over a blank row) is still a blank row: it is not a deal.
     A merge is filled over the rows that have content and as far as the
     widest of them reaches (no column beyond has a header), so a range
-    merged over a whole empty grid costs nothing.
+    merged over a whole empty grid costs nothing; across the header row and
+    any title above it, it fills only its first column
+    (:func:`~sheetsync.sources.base.header_like`), so a merged header stays one.
     """
     top, left = _range_origin(str(value_range.get("range", "")))
     table: dict[int, list[Value]] = {}
@@ -157,6 +159,8 @@ def _table(value_range: Mapping[str, Any], merges: Sequence[Mapping[str, int]]) 
         if any(v is not None for v in values):
             table[top + offset] = values
     width = max(map(len, table.values()), default=0)
+    # Across the header row and the rows above it (a title) a range fills only its first column.
+    header = next((n for n in sorted(table) if header_like(table[n])), -1)
     for merge in merges:
         first_row, first_col = merge.get("startRowIndex", 0), merge.get("startColumnIndex", 0)
         end_row, end_col = merge.get("endRowIndex", first_row + 1), merge.get("endColumnIndex", first_col + 1)
@@ -170,9 +174,10 @@ def _table(value_range: Mapping[str, Any], merges: Sequence[Mapping[str, int]]) 
             row = table.get(number)
             if row is None:
                 continue
-            if len(row) < end_col:
-                row.extend([None] * (end_col - len(row)))
-            for column in range(first_col, end_col):
+            last = end_col if number > header else first_col + 1
+            if len(row) < last:
+                row.extend([None] * (last - len(row)))
+            for column in range(first_col, last):
                 row[column] = anchor
     result = []
     for number in sorted(table):
