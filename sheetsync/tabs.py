@@ -3,9 +3,10 @@
 The Summary is laid out as a one-page report (docs/decisions.md, "The Summary
 tab"): a title band; the key figures in columns A–B with the stage table and
 the History trend table beside them from column D; notes; the diagnosis; the
-owner table across A–J (the forecast table's place is under it); and the
-charts in one column from L, beside the tables.  Every column of A–J holds
-values of one kind in every table, so its fitted width suits them all.
+owner table across A–K (K: each owner's diagnosis codes) and the forecast
+table under it; and the four charts in one column from M, beside the tables.
+The columns hold values of one kind from table to table as far as they can
+(names in A, counts in B, amounts in C…), so each fitted width suits them all.
 
 This module decides what goes where and how it looks; it never writes a
 workbook or talks to Google.
@@ -20,7 +21,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from .config import Config
-from .figures import Figures, OwnerLine, StageLine, cents
+from .figures import Figures, ForecastMonth, OwnerLine, StageLine, cents
 from .grid import (
     EXPECTED_COLOR,
     FMT_DATE,
@@ -30,6 +31,7 @@ from .grid import (
     FMT_PERCENT,
     LINE_POINTS,
     MARKER,
+    TARGET_COLOR,
     TO_GENERATE_COLOR,
     WON_COLOR,
     Cell,
@@ -76,7 +78,9 @@ OWNER_HEADER = (
     "Remaining",
     "To generate",
     "Attainment",
+    "Diagnosis",
 )
+FORECAST_HEADER = ("Month", "Deals", "Expected", "Target", "Status")
 TREND_HEADER = ("As of", "Won", "Expected", "To generate")
 DIAGNOSIS_HEADER = ("Diagnosis", "Advice")
 
@@ -91,8 +95,15 @@ HEADER_LINE = Look(fill="#DDEBF7", color=NAVY, border="box", align="center", val
 BODY = Look(border="box")
 NOTE = Look(italic=True, color="#595959", wrap=True, valign="top")
 ADVICE = Look(border="box", wrap=True, valign="top")
+#: An owner's line: at the top of its row, level with the first line of its wrapped diagnosis codes.
+OWNER = Look(border="box", valign="top")
 FLAG = Look(fill="#FFF2CC", border="box", valign="top")
 ALL_CLEAR = Look(fill="#E2F0D9", border="box", valign="top")
+#: A forecast month's status: famine in Excel's "Bad" colours, feast in the all-clear green.
+STATUS = {
+    "famine": Look(fill="#FFC7CE", color="#9C0006", border="box"),
+    "feast": Look(fill="#E2F0D9", border="box"),
+}
 LINK = Look(color=LINK_COLOR, underline=True)
 #: Excel's own "Bad" and "Neutral" cell styles: what a rep already reads as error and warning.
 SEVERITY = {
@@ -108,10 +119,12 @@ HEADLINE = {
 
 # --- the Summary's places (0-based rows and columns) ------------------------------------------
 
-TABLE_COLUMNS = 10  #: A–J: the owner table, the widest
+TABLE_COLUMNS = 11  #: A–K: the owner table, the widest
 BESIDE_COL = 3  #: D: the stage table and the trend table, beside the key figures
-GAP_COL = 10  #: K: a narrow gap between the tables and the charts
-CHART_COL = 11  #: L: the charts, one under the other
+GAP_COL = 11  #: L: a narrow gap between the tables and the charts
+CHART_COL = 12  #: M: the charts, one under the other
+#: K, the owners' diagnosis codes, wrapped: wide enough for two or three codes a line.
+OWNER_DIAGNOSIS_WIDTH = 30
 CHART_WIDTH = 576  # nine default columns, so the title band ends where the charts do
 #: The chart column's places, in order: the funnel, the owners, the trend, and the forecast's.
 CHART_HEIGHTS = (250, 200, 180, 180)
@@ -163,11 +176,18 @@ def summary_grid(
         row += 1
     row = _diagnosis(sheet, f, row + (1 if notes else 0)) + 1
     owners = sheet.table(row, 0, OWNER_HEADER, [_owner_line(o, money) for o in f.owners], 2 * LINE_POINTS + 3, HEADER)
+    for line in range(owners.row + 1, owners.row + owners.height):
+        codes = sheet.cells[(line, TABLE_COLUMNS - 1)]
+        assert isinstance(codes, Cell)
+        sheet.wrapped(line, TABLE_COLUMNS - 1, 1, codes)  # its row grows with the codes
+    forecast_rows = [_forecast_line(m, money) for m in f.forecast]
+    forecast = sheet.table(owners.row + owners.height + 1, 0, FORECAST_HEADER, forecast_rows, LINE_POINTS + 3, HEADER)
 
     widths = sheet.fit_widths(TABLE_COLUMNS, least=8)
+    widths[TABLE_COLUMNS - 1] = OWNER_DIAGNOSIS_WIDTH
     widths.append(2)  # the gap before the charts
     sheet.fit_heights(widths, LINE_POINTS)
-    charts = _summary_charts(sheet, stages, owners, trend, _funnel_length(config), money)
+    charts = _summary_charts(sheet, stages, owners, trend, forecast, _funnel_length(config), money)
     covered = [covered_cells(c.anchor, widths, sheet.heights) for c in charts]
     last_col = max([TABLE_COLUMNS - 1, *(area.col + area.width - 1 for area in covered)])
     sheet.band(0, Cell(marker(f.as_of), bold=True, look=TITLE), last_col + 1, 30)
@@ -232,16 +252,28 @@ def _stage_line(s: StageLine, money: str) -> list[GridCell]:
 
 def _owner_line(o: OwnerLine, money: str) -> list[GridCell]:
     return [
-        Cell(o.owner, look=BODY),
-        Cell(o.count, FMT_INT, look=BODY),
-        _amount(o.open_amount, money),
-        _amount(o.weighted_pipeline, money),
-        _amount(o.won_this_period, money),
-        _amount(o.expected, money),
-        _amount(o.quota, money),
-        _amount(o.remaining, money),
-        _amount(o.to_generate, money),
-        _ratio(o.attainment),
+        Cell(o.owner, look=OWNER),
+        Cell(o.count, FMT_INT, look=OWNER),
+        _amount(o.open_amount, money, OWNER),
+        _amount(o.weighted_pipeline, money, OWNER),
+        _amount(o.won_this_period, money, OWNER),
+        _amount(o.expected, money, OWNER),
+        _amount(o.quota, money, OWNER),
+        _amount(o.remaining, money, OWNER),
+        _amount(o.to_generate, money, OWNER),
+        _ratio(o.attainment, OWNER),
+        Cell(", ".join(a.code for a in o.diagnosis) or "ok", look=ADVICE),
+    ]
+
+
+def _forecast_line(m: ForecastMonth, money: str) -> list[GridCell]:
+    """Month | Deals | Expected | Target | Status, the status tinted when it is famine or feast."""
+    return [
+        Cell(m.month, look=BODY),
+        Cell(m.deals, FMT_INT, look=BODY),
+        _amount(m.expected, money),
+        _amount(m.target, money),
+        Cell(m.status, look=STATUS.get(m.status or "", BODY)),
     ]
 
 
@@ -262,9 +294,15 @@ def _diagnosis(sheet: Layout, f: Figures, top: int) -> int:
 
 
 def _summary_charts(
-    sheet: Layout, stages: CellRange, owners: CellRange, trend: CellRange, funnel_rows: int, money: str
+    sheet: Layout,
+    stages: CellRange,
+    owners: CellRange,
+    trend: CellRange,
+    forecast: CellRange,
+    funnel_rows: int,
+    money: str,
 ) -> list[ChartSpec]:
-    """The charts in the column from L, each in its place (the fourth place is the forecast's)."""
+    """The charts in the column from M, each in its place: the funnel, the owners, the trend, the forecast."""
     made: list[ChartSpec] = []
     places = _places(sheet)
 
@@ -301,6 +339,8 @@ def _summary_charts(
     )
     chart("history-trend", "line", "Trend this period", trend, trend.height - 1,
           [(1, WON_COLOR), (2, EXPECTED_COLOR), (3, TO_GENERATE_COLOR)], places[2])  # fmt: skip
+    chart("forecast", "column", "Forecast against target", forecast, forecast.height - 1,
+          [(2, EXPECTED_COLOR), (3, TARGET_COLOR)], places[3])  # fmt: skip
     return made
 
 

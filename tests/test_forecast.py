@@ -94,12 +94,13 @@ def test_deals_past_the_last_month_are_left_out_until_the_strip_is_longer() -> N
 
 
 def test_only_open_dated_deals_count() -> None:
-    """Rows without an expected close, Won and Lost rows and excluded rows are in no month."""
+    """Rows without an expected close, Won, Lost and paused (On Hold) rows and excluded rows are in no month."""
     rows = [
         deal("Proposal", 1000, expected_close=None),  # undated
         deal("Won", 1000, expected_close=D(2026, 12, 1), closed_on=D(2026, 11, 20)),
         deal("Lost", 1000, expected_close=D(2026, 12, 1), closed_on=D(2026, 11, 20)),
         deal("Negociation", 1000, expected_close=D(2026, 12, 1)),  # unknown stage: excluded
+        deal("On Hold", 1000, expected_close=D(2026, 12, 1), probability=90),  # paused: never expected
         deal("Demo", 1000, expected_close=D(2026, 12, 1)),  # the one that counts: 1,000 × 60 %
     ]
     r = run(rows)

@@ -60,7 +60,7 @@ def fmt(fake: FakeSheets, tab: str, row: int, col: int) -> dict[str, Any]:
 def test_one_write_lays_out_the_summary_with_its_charts(
     cli_sheet: FakeSheets, account: ServiceAccount, tmp_path: Path
 ) -> None:
-    """Issue 15: frozen title band, hidden gridlines, merges, ฿ formats, fills, widths, heights, three charts."""
+    """Issue 15: frozen title band, hidden gridlines, merges, ฿ formats, fills, widths, heights, four charts."""
     sync(account, tmp_path)
     assert cli_sheet.counts == {"token": 1, "metadata": 1, "batchGet": 1, "batchUpdate": 1}
     summary = cli_sheet.sheet(KEY, "Summary")
@@ -76,12 +76,12 @@ def test_one_write_lays_out_the_summary_with_its_charts(
     }
     assert fmt(cli_sheet, "Summary", 9, 1)["numberFormat"] == {"type": "PERCENT", "pattern": "0.0%"}
     assert fmt(cli_sheet, "Summary", 2, 1)["borders"]["left"]["style"] == "SOLID"
-    assert summary.heights[0] == 40 and summary.widths[10] == 24  # the title row, the gap before the charts
+    assert summary.heights[0] == 40 and summary.widths[11] == 24  # the title row, the gap before the charts
     charts = cli_sheet.charts(KEY, "Summary")
     assert sorted(c["spec"]["altText"] for c in charts) == sorted(
-        CHART_MARK + key for key in ("stage-funnel", "owners", "history-trend")
+        CHART_MARK + key for key in ("stage-funnel", "owners", "history-trend", "forecast")
     )
-    assert all(c["position"]["overlayPosition"]["anchorCell"]["columnIndex"] == 11 for c in charts)
+    assert all(c["position"]["overlayPosition"]["anchorCell"]["columnIndex"] == 12 for c in charts)
 
 
 def test_checks_links_go_to_the_pipeline_cells_and_the_header_filters(
@@ -130,7 +130,7 @@ def test_a_rerun_updates_the_charts_in_place_and_merges_again(
     assert cli_sheet.count("batchUpdate") == 2 and cli_sheet.count("metadata", "batchGet") == 4
     kinds = [next(iter(r)) for r in json.loads(cli_sheet.requests("batchUpdate")[-1].body)["requests"]]
     assert (
-        kinds.count("updateChartSpec") == 3 and "addChart" not in kinds and kinds.count("unmergeCells") == 2
+        kinds.count("updateChartSpec") == 4 and "addChart" not in kinds and kinds.count("unmergeCells") == 2
     )  # Summary, Checks
     trend = next(c for c in cli_sheet.charts(KEY, "Summary") if c["spec"]["altText"].endswith("history-trend"))
     domain = trend["spec"]["basicChart"]["domains"][0]["domain"]["sourceRange"]["sources"][0]

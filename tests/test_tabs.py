@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sheetsync.config import Config, parse_config
-from sheetsync.figures import Figures, compute
+from sheetsync.figures import Figures, cents, compute
 from sheetsync.grid import (
     Cell,
     CellRange,
@@ -30,7 +30,6 @@ from sheetsync.model.reader import read_rows
 from sheetsync.rules import Checked, Finding, check
 from sheetsync.tabs import (
     CHART_GAP,
-    CHART_HEIGHTS,
     CHART_WIDTH,
     cell_link,
     checks_grid,
@@ -488,11 +487,12 @@ def test_summary_columns_fit_what_they_hold(summary: Grid) -> None:
 
 
 def test_summary_tables_keep_their_headers_and_charts_read_them() -> None:
-    """The funnel charts Lead … Won by amount and weighted; owners won, expected and to generate; the trend by date."""
+    """The funnel charts Lead … Won by amount and weighted; owners won, expected and to generate; the trend by date;
+    the forecast each month's expected against its target."""
     f, _ = figures(quotas={"Alice": 3000, "Bob": 1000})
     grid = summary_grid(f, Config())
     by_key = {c.key: c for c in grid.charts}
-    assert list(by_key) == ["stage-funnel", "owners", "history-trend"]
+    assert list(by_key) == ["stage-funnel", "owners", "history-trend", "forecast"]
 
     def column(cells: CellRange) -> list[Any]:
         return [unwrap(grid.cell(r, c))[0] for r, c in cells.cells()]
@@ -513,10 +513,34 @@ def test_summary_tables_keep_their_headers_and_charts_read_them() -> None:
         ["Expected", Decimal("1500.00")],
         ["To generate", Decimal("1499.90")],
     ]
+    forecast = by_key["forecast"]
+    months = column(forecast.categories)
+    assert months[0] == "Month" and months[1:] == [m.month for m in f.forecast] and len(months) == 7
+    assert [column(s.cells) for s in forecast.series] == [
+        ["Expected", *(cents(m.expected) for m in f.forecast)],
+        ["Target", *(cents(m.target) for m in f.forecast if m.target is not None)],
+    ]
+    assert forecast.kind == "column" and not forecast.stacked
 
 
-def test_charts_sit_beside_the_tables_and_leave_the_forecast_its_place(summary: Grid) -> None:
-    """No chart lies over a value or another chart; with the fourth (forecast) chart the page is still one page.
+def test_owner_table_says_each_owners_diagnosis_and_the_forecast_table_follows() -> None:
+    """Issue 14: the owner table's Diagnosis column holds each owner's codes; the forecast table lists the months."""
+    f, _ = figures(quotas={"Alice": 3000, "Bob": 1000})
+    grid = summary_grid(f, Config())
+    rows = values(grid)
+    top = row_starting(grid, "Owner")
+    assert rows[top][10] == "Diagnosis"
+    for o, row in zip(f.owners, rows[top + 1 : top + 1 + len(f.owners)], strict=True):
+        assert row[0] == o.owner and row[10] == (", ".join(a.code for a in o.diagnosis) or "ok")
+    at = row_starting(grid, "Month")
+    assert at > top + len(f.owners)
+    assert rows[at][:5] == ["Month", "Deals", "Expected", "Target", "Status"]
+    assert [r[0] for r in rows[at + 1 : at + 1 + len(f.forecast)]] == [m.month for m in f.forecast]
+    assert [r[4] for r in rows[at + 1 : at + 1 + len(f.forecast)]] == [m.status for m in f.forecast]
+
+
+def test_charts_sit_beside_the_tables_and_leave_no_chart_over_a_table(summary: Grid) -> None:
+    """No chart lies over a value or another chart; with the four charts the page is still one page.
 
     The page is landscape and one page wide, so it holds one page when the
     report is at least as wide for its height as the paper's printable
@@ -526,16 +550,15 @@ def test_charts_sit_beside_the_tables_and_leave_the_forecast_its_place(summary: 
     areas = [covered_cells(c.anchor, summary.widths, summary.heights) for c in summary.charts]
     for spec, area in zip(summary.charts, areas, strict=True):
         assert not set(area.cells()) & taken, spec.key
-        assert area.col > 9, spec.key  # right of the owner table, the widest
+        assert area.col > 10, spec.key  # right of the owner table, the widest
     for upper, lower in itertools.pairwise(areas):
         assert upper.row + upper.height <= lower.row
 
     def top(row: int) -> int:
         return sum(row_pixels(summary.heights.get(r)) for r in range(row))
 
-    third = summary.charts[-1].anchor
-    fourth_bottom = top(third.row) + third.height + CHART_GAP + CHART_HEIGHTS[3] + CHART_GAP
-    height = max(top(len(summary.rows)), fourth_bottom)
+    fourth = summary.charts[-1].anchor
+    height = max(top(len(summary.rows)), top(fourth.row) + fourth.height + CHART_GAP)
     width = sum(column_pixels(w) for w in summary.widths) + CHART_WIDTH
     assert width / height >= 10.89 / 7.27, (width, height)
 
@@ -560,7 +583,7 @@ def test_notes_go_under_the_key_figures_before_the_diagnosis() -> None:
     grid = summary_grid(f, Config())
     at = next(i for i, row in enumerate(values(grid)) if row and row[0] == note)
     assert at > row_starting(grid, "Excluded rows") and at < row_starting(grid, "Diagnosis")
-    assert any((m.row, m.col, m.width) == (at, 0, 10) for m in grid.merges)
+    assert any((m.row, m.col, m.width) == (at, 0, 11) for m in grid.merges)
 
 
 HIST = [AS_OF - dt.timedelta(days=7 * n) for n in range(1, 4)]

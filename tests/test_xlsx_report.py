@@ -177,12 +177,12 @@ def test_checks_tab_links_each_cell_and_filters_its_header(synced: Path) -> None
 
 
 def test_libreoffice_reads_the_synced_charts_and_links_back(synced: Path, tmp_path: Path) -> None:
-    """Issue 15: LibreOffice loads the three charts of a synced workbook over the Summary's own ranges.
+    """Issue 15: LibreOffice loads the four charts of a synced workbook over the Summary's own ranges.
 
     Each chart's formulas are resolved against the Summary as LibreOffice
     saved it: the funnel's categories are the stages Lead … Won, its series
     Amount and Weighted; the owners', the owners; the trend's, the as-of
-    dates. The Checks links and filter come back too.
+    dates; the forecast's, the six months against their target. The Checks links and filter come back too.
     """
     (converted,) = convert([synced], tmp_path / "lo", tmp_path / "profile")
     summary = cell_values(converted, "Summary")
@@ -191,6 +191,7 @@ def test_libreoffice_reads_the_synced_charts_and_links_back(synced: Path, tmp_pa
         ("barChart", "bar", "clustered", "Pipeline by stage"),
         ("barChart", "col", "stacked", "Owners: won, expected and to generate"),
         ("lineChart", None, "standard", "Trend this period"),
+        ("barChart", "col", "clustered", "Forecast against target"),
     ]
 
     def series(chart: dict[str, Any]) -> list[tuple[Any, list[Any], list[Any]]]:
@@ -200,13 +201,16 @@ def test_libreoffice_reads_the_synced_charts_and_links_back(synced: Path, tmp_pa
             for name, categories, values in zip(formulas[::3], formulas[1::3], formulas[2::3], strict=True)
         ]
 
-    funnel, owners, trend = (series(c) for c in found)
+    funnel, owners, trend, forecast = (series(c) for c in found)
     assert [(name, categories) for name, categories, _ in funnel] == [("Amount", STAGES), ("Weighted", STAGES)]
     assert funnel[0][2][-1] == 1_110_000 and funnel[1][2][3] == 513_000  # Won amount, Demo weighted
     assert [name for name, _, _ in owners] == ["Won this period", "Expected", "To generate"]
     assert owners[0][1] == ["David", "Nattaya", "Somchai"] and owners[0][2] == [130_000, 45_000, 470_000]
     assert [name for name, _, _ in trend] == ["Won", "Expected", "To generate"]
     assert trend[0][1] == [dt.date(2026, 11, 27)] and [s[2] for s in trend] == [[645_000], [2_252_500], [102_500]]
+    months = ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04"]  # docs/figures.md's worked strip
+    assert [(name, categories) for name, categories, _ in forecast] == [("Expected", months), ("Target", months)]
+    assert forecast[0][2] == [378_000, 1_874_500, 133_000, 11_000, 0, 0] and forecast[1][2] == [1_000_000] * 6
     assert found[0]["values"][0] == [float(v) for v in funnel[0][2]]  # the cached values match the cells
 
     files = parts(converted)
@@ -233,10 +237,9 @@ def test_a_rerun_replaces_our_charts_and_keeps_the_package_whole(
     assert package_problems(synced) == []
     charts = [chart_summary(xml) for xml in summary_charts(synced)]
     assert [c["title"] for c in charts] == ["Pipeline by stage", "Owners: won, expected and to generate",
-                                            "Trend this period"]  # fmt: skip
+                                            "Trend this period", "Forecast against target"]  # fmt: skip
     assert charts[2]["values"][0] == [645_000.0, 645_000.0]  # two as-of dates in the trend now
-    assert [n for n in second if n.startswith("xl/charts/")] == ["xl/charts/chart1.xml", "xl/charts/chart2.xml",
-                                                                 "xl/charts/chart3.xml"]  # fmt: skip
+    assert [n for n in second if n.startswith("xl/charts/")] == [f"xl/charts/chart{i}.xml" for i in range(1, 5)]
 
 
 def test_a_workbook_libreoffice_saved_is_synced_again_cleanly(
@@ -247,9 +250,9 @@ def test_a_workbook_libreoffice_saved_is_synced_again_cleanly(
     result = run_cli("summary", str(saved), "--as-of", AS_OF)
     assert result.exit_code == 1, result.stderr
     assert package_problems(saved) == []
-    assert len(summary_charts(saved)) == 3
+    assert len(summary_charts(saved)) == 4
     files = parts(saved)
-    assert len([n for n in files if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]) == 3
+    assert len([n for n in files if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]) == 4
 
 
 def test_parts_only_our_charts_reach_go_with_them_and_shared_ones_stay(synced: Path, tmp_path: Path) -> None:
