@@ -220,7 +220,7 @@ def survey_book(book: Book) -> Survey:
         if search.found is None or search.first is None or _is_ours(search.first[1]):
             continue
         number, values = search.found
-        layout = map_headers(title, number, values, defaults, require=False)
+        layout = map_headers(title, number, values, defaults)
         candidate = (len(layout.columns), -index, layout, search.first[0])
         if best is None or candidate[:2] > best[:2]:
             best = candidate

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from sheetsync.config import Config
 from sheetsync.errors import SourceError
-from sheetsync.model.fields import FIELD_SPECS, Layout, map_headers
+from sheetsync.model.fields import FIELD_SPECS, Layout
 from sheetsync.model.parse import NO, YES, Parser
 from sheetsync.model.quotas import read_quotas
-from sheetsync.model.reader import read_rows
+from sheetsync.model.reader import locate_header, read_rows
 from sheetsync.model.values import CellError
 
 DEFAULT = Parser(Config())
@@ -362,7 +362,8 @@ BASE = ["Prospect", "Stage"]
 
 
 def layout(headers: list[Any], config: Config | None = None, row: int = 1) -> Layout:
-    return map_headers("Pipeline", row, headers, config or Config())
+    """The Pipeline tab's layout when ``headers`` are its row ``row`` (the reader's way, required columns checked)."""
+    return locate_header("Pipeline", iter([(row, list(headers))]), config or Config())
 
 
 @pytest.mark.parametrize(

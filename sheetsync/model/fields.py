@@ -172,35 +172,13 @@ def find_header_row(rows: Table, qualifies: Callable[[list[Value]], bool], fixed
     return HeaderSearch(None, first, fixed is not None)
 
 
-def locate_header(tab: str, rows: Table, config: ColumnNames) -> Layout:
-    """The pipeline tab's header row mapped to fields (reference 4.1): the first row with two known headers.
-
-    Raises ``SourceError`` for an empty tab, a ``[tabs] header_row`` that is
-    empty, and (through :func:`map_headers`) for a tab whose headers lack a
-    required column, naming the row it looked at.
-    """
-    wanted = wanted_headers(config)
-    search = find_header_row(rows, lambda values: len(matched_fields(values, wanted)) >= 2, config.header_row)
-    if search.first is None and not search.fixed:
-        raise SourceError(f"the {tab} tab is empty — put the header row (Prospect, Stage, …) on top")
-    if search.found is None and search.fixed:
-        raise SourceError(
-            f"[tabs] header_row = {config.header_row}, but row {config.header_row} of the {tab} tab is empty "
-            "— set it to the row that holds your headers, or remove it to let sheetsync find them"
-        )
-    number, values = search.found or search.first  # type: ignore[misc]
-    return map_headers(tab, number, values, config, found=search.found is not None)
-
-
-def map_headers(
-    tab: str, header_row: int, values: Sequence[Value], config: ColumnNames, found: bool = True, require: bool = True
-) -> Layout:
+def map_headers(tab: str, header_row: int, values: Sequence[Value], config: ColumnNames) -> Layout:
     """Find each field's column by header (aliases, case, spacing and end punctuation ignored; ``[columns]`` wins).
 
-    ``found`` False: no row qualified as the header row and this is the
-    first non-empty row, which the missing-column message then says.
-    ``require`` False: a missing Prospect or Stage column is not an error
-    (``init --from`` looks for what could be mapped to them).
+    A duplicate header, or two headers that mean one field, raise
+    ``SourceError``; a missing required column is the reader's to report
+    (:func:`~.reader.locate_header`), since ``init --from`` maps sheets that
+    lack one.
     """
     wanted = wanted_headers(config)
     headers = tuple("" if v is None else str(v).strip() for v in values)
@@ -229,34 +207,4 @@ def map_headers(
             )
         else:
             columns[field_name] = col
-    layout = Layout(tab, header_row, columns, extras, headers)
-    for name in REQUIRED:
-        if require and name not in columns:
-            raise SourceError(_missing_required(layout, name, config, found))
-    return layout
-
-
-def _missing_required(layout: Layout, name: str, config: ColumnNames, found: bool) -> str:
-    """The missing-column message: the row looked at, what it holds, and the fix most likely to be right."""
-    from .likeness import suggest_columns  # the scorer imports this module
-
-    tab, row = layout.tab, layout.header_row
-    expected = config.columns.get(name) or FIELD_SPECS[name][1]
-    headers = ", ".join(repr(h) for h in layout.headers if h) or "none"
-    if found:
-        where = f"header row {row}; headers found: {headers}"
-    elif config.header_row is not None:
-        where = f"header row {row}, from [tabs] header_row; headers found: {headers}"
-    else:
-        where = (
-            f"no row among the first {HEADER_SEARCH_ROWS} has two headers sheetsync knows, so it looked at row {row}, "
-            f"the first non-empty one: {headers}"
-        )
-    guess = suggest_columns(layout).get(name)
-    if guess is not None:
-        fix = f'{guess!r} looks like it: set [columns] {name} = "{guess}" in sheetsync.toml'
-    else:
-        fix = f'add the column or set [columns] {name} = "<your header>" in sheetsync.toml'
-    if not found and config.header_row is None:
-        fix += "; if your headers are further down, set [tabs] header_row = <their row number>"
-    return f"the {tab} tab has no {expected!r} column ({where}) — {fix}"
+    return Layout(tab, header_row, columns, extras, headers)

@@ -1,6 +1,6 @@
 """A table of raw cells → a :class:`Layout` and typed :class:`Row` objects (reference 4.1).
 
-The header row is found by :func:`~.fields.locate_header` (rows above it, a
+The header row is found by :func:`locate_header` (rows above it, a
 title or notes, are ignored); every later non-blank row becomes
 a Row, its unreadable cells recorded as :class:`BadValue` for the rules.
 Two ways to read the rows, which give the same rows (tests/test_fast_paths.py
@@ -23,7 +23,21 @@ from typing import Any, cast
 
 from .. import speed
 from ..config import Config
-from .fields import FIELD_SPECS, FIELDS, Layout, locate_header
+from ..errors import SourceError
+from .fields import (
+    FIELD_SPECS,
+    FIELDS,
+    HEADER_SEARCH_ROWS,
+    REQUIRED,
+    ColumnNames,
+    Layout,
+    Table,
+    find_header_row,
+    map_headers,
+    matched_fields,
+    wanted_headers,
+)
+from .likeness import suggest_columns
 from .parse import CONTROL, Parsed, Parser
 from .values import EXCEL_TEXT_LIMIT, CellError, Value, address_pattern, is_blank
 
@@ -97,8 +111,56 @@ class Row:
         return any(b.field == name for b in self.bad)
 
 
+def locate_header(tab: str, rows: Table, config: ColumnNames) -> Layout:
+    """The pipeline tab's header row mapped to fields (reference 4.1): the first row with two known headers.
+
+    Raises ``SourceError`` for an empty tab, a ``[tabs] header_row`` that is
+    empty, and for a tab whose headers lack a required column, naming the row
+    it looked at and the header that looks like the missing one.
+    """
+    wanted = wanted_headers(config)
+    search = find_header_row(rows, lambda values: len(matched_fields(values, wanted)) >= 2, config.header_row)
+    if search.first is None and not search.fixed:
+        raise SourceError(f"the {tab} tab is empty — put the header row (Prospect, Stage, …) on top")
+    if search.found is None and search.fixed:
+        raise SourceError(
+            f"[tabs] header_row = {config.header_row}, but row {config.header_row} of the {tab} tab is empty "
+            "— set it to the row that holds your headers, or remove it to let sheetsync find them"
+        )
+    number, values = search.found or search.first  # type: ignore[misc]
+    layout = map_headers(tab, number, values, config)
+    for name in REQUIRED:
+        if name not in layout.columns:
+            raise SourceError(_missing_required(layout, name, config, search.found is not None))
+    return layout
+
+
+def _missing_required(layout: Layout, name: str, config: ColumnNames, found: bool) -> str:
+    """The missing-column message: the row looked at, what it holds, and the fix most likely to be right."""
+    tab, row = layout.tab, layout.header_row
+    expected = config.columns.get(name) or FIELD_SPECS[name][1]
+    headers = ", ".join(repr(h) for h in layout.headers if h) or "none"
+    if found:
+        where = f"header row {row}; headers found: {headers}"
+    elif config.header_row is not None:
+        where = f"header row {row}, from [tabs] header_row; headers found: {headers}"
+    else:
+        where = (
+            f"no row among the first {HEADER_SEARCH_ROWS} has two headers sheetsync knows, so it looked at row {row}, "
+            f"the first non-empty one: {headers}"
+        )
+    guess = suggest_columns(layout).get(name)
+    if guess is not None:
+        fix = f'{guess!r} looks like it: set [columns] {name} = "{guess}" in sheetsync.toml'
+    else:
+        fix = f'add the column or set [columns] {name} = "<your header>" in sheetsync.toml'
+    if not found and config.header_row is None:
+        fix += "; if your headers are further down, set [tabs] header_row = <their row number>"
+    return f"the {tab} tab has no {expected!r} column ({where}) — {fix}"
+
+
 def read_rows(tab: str, rows: Iterable[tuple[int, list[Value]]], config: Config) -> tuple[Layout, list[Row]]:
-    """The header row (:func:`~.fields.locate_header`), then every later non-blank row as a :class:`Row`."""
+    """The header row (:func:`locate_header`), then every later non-blank row as a :class:`Row`."""
     it = iter(rows)
     layout = locate_header(tab, it, config)
     return layout, list((_plain_rows if speed.plain("reader") else _rows)(layout, it, config))
