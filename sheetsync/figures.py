@@ -1,9 +1,12 @@
-"""Rows → figures, the forecast by month and the diagnosis, for the team and each owner (reference 6.1, 6.2).
+"""Rows → figures, for the team and each owner (reference 6.1), with their forecast and diagnosis.
 
-Amounts are ``Decimal`` from the cell to the total, so sums are exact to the
-cent whatever the row count; they become JSON numbers (rounded half-up to the
-cent) only at the edge.  Ratios are fractions.  Figures know nothing about
-where rows came from, and never format anything but the diagnosis' sentences.
+This module sums the rows (one pass over (stage, owner) buckets) and hands
+each month's sums to :mod:`sheetsync.forecast` and the counts the advice
+needs to :mod:`sheetsync.diagnosis`.  Amounts are ``Decimal`` from the cell
+to the total, so sums are exact to the cent whatever the row count; they
+become JSON numbers (:mod:`sheetsync.rounding`) only at the edge.  Ratios
+are fractions.  Figures know nothing about where rows came from, and never
+format text.
 """
 
 from __future__ import annotations
@@ -12,20 +15,20 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import MAX_PREC, ROUND_HALF_UP, Decimal, localcontext
+from decimal import MAX_PREC, Decimal, localcontext
 from typing import NamedTuple
 
 from .config import Config, Stage, StageLookup
+from .diagnosis import Advice, Basis, diagnose
+from .forecast import ForecastMonth, monthly
 from .model.quotas import Quotas
 from .model.reader import Row
+from .rounding import money, ratio
 from .rules import Checked
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-CENT = Decimal("0.01")
 NO_OWNER = "(none)"
-MONTHS_IN_PERIOD = {"month": 1, "quarter": 3, "year": 12}
-FAMINE, STEADY, FEAST = "famine", "steady", "feast"
 #: Said once (terminal, JSON ``notes``, Summary tab) when Won rows are dated by their Expected Close (reference 6.1).
 WON_BY_EXPECTED_CLOSE = "Won deals dated by Expected Close: there is no Closed On column"
 
@@ -54,40 +57,6 @@ class StageLine:
     count: int = 0
     amount: Decimal = ZERO
     weighted: Decimal = ZERO
-
-
-@dataclass(frozen=True, slots=True)
-class ForecastMonth:
-    """One month of the feast-or-famine strip (reference 6.1, "Forecast by month").
-
-    ``expected`` is the weighted amount of the open deals whose expected close
-    date falls in ``month`` (deals already overdue count in the first month),
-    and ``deals`` how many they are.  ``target`` is the period's quota spread
-    evenly over its months; ``status`` says how ``expected`` compares with it:
-    ``"famine"`` under ``[forecast] famine_share`` of it, ``"feast"`` over
-    ``feast_share`` of it, else ``"steady"``.  Both are None without a quota.
-    """
-
-    month: str  # "2026-11"
-    deals: int
-    expected: Decimal
-    target: Decimal | None
-    status: str | None  # FAMINE, STEADY, FEAST or None
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "month": self.month,
-            "deals": self.deals,
-            "expected": money(self.expected),
-            "target": money(self.target),
-            "status": self.status,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Advice:
-    code: str
-    message: str
 
 
 @dataclass(slots=True)
@@ -226,24 +195,6 @@ def _buckets(rows: Sequence[Row], excluded: set[int]) -> dict[tuple[str, str | N
         else:
             bucket.append(row)
     return buckets
-
-
-def cents(value: Decimal) -> Decimal:
-    """Rounded half-up to the cent, however many digits (the default context stops at 28)."""
-    if value.adjusted() < 25:
-        return value.quantize(CENT, rounding=ROUND_HALF_UP)
-    with localcontext() as wide:
-        wide.prec = value.adjusted() + 3
-        return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def money(value: Decimal | None) -> float | None:
-    """An amount as a JSON number, exact to the cent (the float's repr is the 2-decimal value)."""
-    return None if value is None else float(cents(value))
-
-
-def ratio(value: Decimal | None) -> float | None:
-    return None if value is None else round(float(value), 6)
 
 
 def compute(
@@ -471,37 +422,6 @@ def _tally(seen: Sequence[_Seen], stale: set[int], as_of: dt.date, months: int) 
     return tallies
 
 
-def _months(
-    deals: Sequence[int], expected: Sequence[Decimal], as_of: dt.date, quota: Decimal | None, config: Config
-) -> list[ForecastMonth]:
-    """The forecast strip from each month's deals and expected amount, against ``quota`` spread over the period."""
-    n = MONTHS_IN_PERIOD[config.period]
-    target = None
-    if quota is not None:
-        with localcontext() as wide:  # quota / 3 never ends: keep every digit the cents need
-            wide.prec = max(28, quota.adjusted() + 8)
-            target = quota / n
-    famine = Decimal(str(config.forecast.famine_share))
-    feast = Decimal(str(config.forecast.feast_share))
-    first = as_of.year * 12 + as_of.month - 1
-    out: list[ForecastMonth] = []
-    with localcontext() as exact:
-        exact.prec = MAX_PREC
-        for k, (count, amount) in enumerate(zip(deals, expected, strict=True)):
-            year, month = divmod(first + k, 12)
-            status = None
-            if quota is not None:
-                # expected < share × quota / n, compared without the division, so an edge is exact
-                if amount * n < famine * quota:
-                    status = FAMINE
-                elif amount * n > feast * quota:
-                    status = FEAST
-                else:
-                    status = STEADY
-            out.append(ForecastMonth(f"{year:04d}-{month + 1:02d}", count, amount, target, status))
-    return out
-
-
 def _forecast_and_advise(f: Figures, seen: Sequence[_Seen], checked: Checked, config: Config) -> None:
     """The team's forecast and diagnosis, then each owner's, on the owner's own rows and quota."""
     months = config.forecast.months
@@ -510,7 +430,7 @@ def _forecast_and_advise(f: Figures, seen: Sequence[_Seen], checked: Checked, co
         exact.prec = MAX_PREC
         team_expected = [sum([t.expected[k] for t in tallies.values()], ZERO) for k in range(months)]
     team_deals = [sum([t.deals[k] for t in tallies.values()]) for k in range(months)]
-    f.forecast = _months(team_deals, team_expected, f.as_of, f.quota, config)
+    f.forecast = monthly(team_deals, team_expected, f.as_of, f.quota, config)
     g = f.group_counts
     team = Basis(
         early=g.get("early", 0),
@@ -530,7 +450,7 @@ def _forecast_and_advise(f: Figures, seen: Sequence[_Seen], checked: Checked, co
     nothing = _Tally.empty(months)
     for o in f.owners:
         t = tallies.get(o.owner, nothing)
-        o.forecast = _months(t.deals, t.expected, f.as_of, o.quota, config)
+        o.forecast = monthly(t.deals, t.expected, f.as_of, o.quota, config)
         mine = Basis(
             early=t.groups["early"],
             middle=t.groups["middle"],
@@ -546,116 +466,3 @@ def _forecast_and_advise(f: Figures, seen: Sequence[_Seen], checked: Checked, co
             currency=f.currency,
         )
         o.diagnosis = diagnose(mine, config, you=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Basis:
-    """What the diagnosis reads (reference 6.2), for the team or for one owner."""
-
-    early: int  # open rows by stage group
-    middle: int
-    late: int
-    appointments_held: int
-    closing_rate: Decimal | None
-    coverage: Decimal | None
-    stale: int  # rows with a `stale` finding
-    weighted_pipeline: Decimal
-    biggest_weight: Decimal  # of one open row
-    forecast: Sequence[ForecastMonth]
-    cycle_days: Decimal | None
-    currency: str
-
-
-#: Each code's advice: (to the team, to one owner).  The conditions are the same; only the voice differs.
-_WORDS: dict[str, tuple[str, str]] = {
-    "prospect-more": (
-        "{late} deals are near closing but only {earlier} are earlier in the pipeline — "
-        "book prospecting calls now so next period isn't empty",
-        "you have {late} deals near closing but only {earlier} earlier in your pipeline — "
-        "book prospecting calls now so your next period isn't empty",
-    ),
-    "present-more": (
-        "{early} early leads but only {later} presentations or proposals — cut cold calls, "
-        "research the leads you have and present to them",
-        "you have {early} early leads but only {later} presentations or proposals — cut cold calls, "
-        "research the leads you have and present to them",
-    ),
-    "closing-skills": (
-        "{held} meetings held but only {rate:.0%} closed — work on closing: ask for the order and handle objections",
-        "you held {held} meetings but closed only {rate:.0%} of them — work on closing: ask for the order "
-        "and handle objections",
-    ),
-    "thin-coverage": (
-        "the pipeline due this period covers {coverage:.1f}× what is left of the quota "
-        "(target {target:g}×) — generate more pipeline",
-        "your pipeline due this period covers {coverage:.1f}× what is left of your quota "
-        "(target {target:g}×) — generate more pipeline",
-    ),
-    "stalled": (
-        "some deals have gone quiet — offer the stalled prospects a free trial or demo (see Checks: stale)",
-        "{stale} of your deals {have} gone quiet — offer {them} a free trial or demo (see Checks: stale)",
-    ),
-    "big-deal": (
-        "one deal carries {share:.0%} of the weighted pipeline — hedge with several smaller deals",
-        "one deal carries {share:.0%} of your weighted pipeline — hedge with several smaller deals",
-    ),
-    "famine-ahead": (
-        "expected sales in {month} are {expected}, under {under} the monthly target {target}; {then}",
-        "your expected sales in {month} are {expected}, under {under} your monthly target {target}; {then}",
-    ),
-}
-
-
-def diagnose(b: Basis, config: Config, *, you: bool = False) -> list[Advice]:
-    """The advice codes of reference 6.2 that hold for ``b``, in order; worded to the team, or to the owner."""
-    d = config.diagnosis
-    out: list[Advice] = []
-
-    def advise(code: str, **values: object) -> None:
-        out.append(Advice(code, _WORDS[code][you].format(**values)))
-
-    early, middle, late = b.early, b.middle, b.late
-    if late >= 3 and early + middle < late:
-        advise("prospect-more", late=late, earlier=early + middle)
-    if early >= 6 and early >= 3 * max(1, middle + late):
-        advise("present-more", early=early, later=middle + late)
-    if (
-        b.appointments_held >= d.min_appointments
-        and b.closing_rate is not None
-        and b.closing_rate < Decimal(str(d.closing_rate_floor))
-    ):
-        advise("closing-skills", held=b.appointments_held, rate=float(b.closing_rate))
-    if b.coverage is not None and b.coverage < Decimal(str(d.coverage_target)):
-        advise("thin-coverage", coverage=float(b.coverage), target=d.coverage_target)
-    if b.stale:
-        one = b.stale == 1
-        advise("stalled", stale=b.stale, have="has" if one else "have", them="that prospect" if one else "them")
-    if b.weighted_pipeline > 0 and b.biggest_weight > b.weighted_pipeline * Decimal(str(d.big_deal_share)):
-        advise("big-deal", share=float(b.biggest_weight / b.weighted_pipeline))
-    lean = next((m for m in b.forecast[1:] if m.status == FAMINE), None)
-    if lean is not None:
-        assert lean.target is not None  # a status needs a target
-        share = config.forecast.famine_share
-        if b.cycle_days is None:
-            then = (
-                "prospect now (how long a deal takes is unknown: no Won deal has both a Created and a Closed On date)"
-            )
-        else:
-            days = max(1, round(b.cycle_days))
-            then = f"deals take about {days} day{'s' * (days != 1)} to close, so prospect now"
-        advise(
-            "famine-ahead",
-            month=lean.month,
-            expected=_say_money(lean.expected, b.currency),
-            under="half" if share == 0.5 else f"{share:.0%} of",
-            target=_say_money(lean.target, b.currency),
-            then=then,
-        )
-    return out
-
-
-def _say_money(value: Decimal, currency: str) -> str:
-    """An amount in a sentence: ``THB 80,000``, or ``THB 333,333.33`` when it has cents."""
-    c = cents(value)
-    text = f"{c:,.0f}" if c == c.to_integral_value() else f"{c:,.2f}"
-    return f"{currency} {text}" if currency else text

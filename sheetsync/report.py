@@ -14,9 +14,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .config import toml_string
-from .figures import FAMINE, Figures, ForecastMonth, OwnerLine, cents
+from .figures import Figures, OwnerLine
+from .forecast import FAMINE, ForecastMonth
 from .model.fields import FIELDS, Layout
 from .model.likeness import by_header, suggest_columns
+from .rounding import cents
 from .rules import Finding
 from .run import Result
 

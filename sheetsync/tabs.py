@@ -21,7 +21,8 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from .config import Config
-from .figures import Figures, ForecastMonth, OwnerLine, StageLine, cents
+from .figures import Figures, OwnerLine, StageLine
+from .forecast import ForecastMonth
 from .grid import (
     EXPECTED_COLOR,
     FMT_DATE,
@@ -51,6 +52,7 @@ from .grid import (
     text_length,
 )
 from .model.values import Value, from_serial
+from .rounding import cents
 from .rules import Finding
 
 #: The first eight History headers mark the tab as sheetsync's (reference 7.1); the ninth came with issue 15.

@@ -26,7 +26,7 @@ from test_sync import run_on_terminal
 
 from sheetsync.config import Forecast, parse_config
 from sheetsync.errors import ConfigError
-from sheetsync.figures import ForecastMonth
+from sheetsync.forecast import ForecastMonth
 from sheetsync.report import forecast_lines
 
 Q = {"quota": {"amount": 3000}}  # a quarter's quota: a target of 1,000 a month

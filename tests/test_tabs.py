@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sheetsync.config import Config, parse_config
-from sheetsync.figures import Figures, cents, compute
+from sheetsync.figures import Figures, compute
 from sheetsync.grid import (
     Cell,
     CellRange,
@@ -27,6 +27,7 @@ from sheetsync.grid import (
 )
 from sheetsync.model.quotas import read_quotas
 from sheetsync.model.reader import read_rows
+from sheetsync.rounding import cents
 from sheetsync.rules import Checked, Finding, check
 from sheetsync.tabs import (
     CHART_GAP,
