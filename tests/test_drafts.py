@@ -371,7 +371,7 @@ def test_a_folder_overrides_built_ins_file_by_file(tmp_path: Path) -> None:
     assert plain(mine) == "Custom body Somchai\n"
     # The user's own plain version is the whole message: the built-in HTML (other words) is not attached.
     assert not mine.is_multipart()
-    assert str(info["Subject"]).startswith("The information you asked for")
+    assert str(info["Subject"]).startswith("Your request for information")
     assert str(thai["Subject"]).startswith("ติดตามผล")
 
 

@@ -111,8 +111,11 @@ def test_issue_16_no_built_in_draft_promises_what_sheetsync_cant_know(
             assert not found, (str(msg["Subject"]), found, text)
 
 
-def test_issue_16_the_stalled_deal_draft_proposes_a_call_without_an_offer(tmp_path: Path) -> None:
-    (trial,) = make([row(5)], tmp_path)
+def test_issue_16_without_the_keys_the_drafts_ask_instead_of_promising(tmp_path: Path) -> None:
+    """The information request asks what matters most; the stalled deal, whether the need is still there."""
+    info, trial = make([row(3, info_requested=True), row(5)], tmp_path)
+    assert str(info["Subject"]) == "Your request for information — Acme Co., Ltd."
+    assert "Could you tell me which questions matter most to you right now?" in plain(info)
     assert str(trial["Subject"]) == "Checking in — Acme Co., Ltd."
     body = plain(trial)
     assert "Is this still something Acme Co., Ltd. needs?" in body and "a short call" in body
@@ -126,6 +129,7 @@ def test_issue_16_attachment_note_and_offer_are_the_users_words(tmp_path: Path) 
         offer={"en": "a 30-day free trial of our POS", "th": "ทดลองใช้ระบบ POS ฟรี 30 วัน"},
     )
     info, trial_en = make([row(3, info_requested=True), row(5)], tmp_path / "en", cfg)
+    assert str(info["Subject"]) == "The information you asked for — Acme Co., Ltd."
     assert "As promised, here is the information you asked for. I attach our price list for three branches." in (
         plain(info)
     )
