@@ -33,7 +33,12 @@ DRY_RUN = click.option("--dry-run", is_flag=True, help="Compute and print everyt
 CREDENTIALS = click.option(
     "--credentials",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Google service-account or authorized-user JSON (Google Sheets sources only).",
+    help="Google service-account or authorized-user JSON, for a Google Sheets source and for --to gmail.",
+)
+TO = click.option(
+    "--to",
+    type=click.Choice(["files", "gmail"]),
+    help="Where drafts go: .eml/.mbox files in --out, or each sender's Gmail Drafts (default: [drafts] to, files).",
 )
 OUT = click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for drafts (default: drafts/)."
@@ -142,6 +147,8 @@ def _execute(ctx: click.Context, command: str, as_json: bool, verbose: bool = Fa
             click.echo(line, err=True)
     else:
         click.echo(run_text(result, command, verbose, _famine_style if sys.stdout.isatty() else None))
+    for error in result.errors:  # what Gmail refused: the run went on without it, and exits 3
+        click.echo(f"Error: {error}", err=True)
     ctx.obj["result"] = result
     code = result.exit_code
     _log_success(ctx, command, result)
@@ -215,7 +222,8 @@ def summary(
 @AS_OF
 @OUT
 @click.option("--format", "fmt", type=click.Choice(["eml", "mbox"]), help="One .eml per draft, or one drafts.mbox.")
-@click.option("--limit", type=click.IntRange(min=0), help="Write at most N drafts.")
+@TO
+@click.option("--limit", type=click.IntRange(min=0), help="Make at most N drafts, the most urgent first.")
 @JSON
 @DRY_RUN
 @CREDENTIALS
@@ -226,6 +234,7 @@ def drafts(
     as_of: dt.datetime | None,
     out: Path | None,
     fmt: str | None,
+    to: str | None,
     limit: int | None,
     as_json: bool,
     dry_run: bool,
@@ -234,8 +243,9 @@ def drafts(
     """Render follow-up email drafts for every prospect that is due.
 
     \b
-    Example:
+    Examples:
         sheetsync drafts pipeline.xlsx --as-of 2026-11-27 --out drafts
+        sheetsync drafts pipeline.xlsx --to gmail --credentials sa.json
     """
     _execute(
         ctx,
@@ -246,6 +256,7 @@ def drafts(
         drafts=True,
         out=out,
         format=fmt,
+        to=to,
         limit=limit,
         dry_run=dry_run,
         credentials=credentials,
@@ -257,6 +268,7 @@ def drafts(
 @CONFIG
 @AS_OF
 @OUT
+@TO
 @JSON
 @DRY_RUN
 @CREDENTIALS
@@ -272,6 +284,7 @@ def sync(
     source: str | None,
     as_of: dt.datetime | None,
     out: Path | None,
+    to: str | None,
     as_json: bool,
     dry_run: bool,
     credentials: Path | None,
@@ -299,6 +312,7 @@ def sync(
         summary=True,
         drafts=True,
         out=out,
+        to=to,
         dry_run=dry_run,
         credentials=credentials,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,22 @@ class Stage:
         return self.group in OPEN_GROUPS
 
 
+_LANGUAGE_NAMES = {"thai": "th", "ไทย": "th", "ภาษาไทย": "th", "english": "en", "อังกฤษ": "en"}
+
+
+def language_code(value: str | None) -> str:
+    """``th``, ``TH``, ``th-TH``, ``th_TH``, ``Thai``, ``ไทย`` → ``th``; ``""`` for an empty cell.
+
+    How a row's Language picks a template folder, and how a ``[drafts]``
+    table names the language of its text.
+    """
+    if not value:
+        return ""
+    key = value.strip().casefold()
+    key = _LANGUAGE_NAMES.get(key, key)
+    return re.split(r"[-_\s]", key, maxsplit=1)[0]
+
+
 def stage_key(name: str) -> str:
     """How a sheet's stage text is matched to a configured stage: case and runs of spaces ignored.
 
@@ -122,6 +139,12 @@ class Diagnosis:
     big_deal_share: float = 0.4
 
 
+#: The built-in ``[drafts] from`` address: no one's mailbox (reference 8.3, "The placeholder sender").
+PLACEHOLDER_ADDRESS = "sales@example.com"
+#: Where ``[drafts] to`` can put drafts: files in ``out``, or each sender's Gmail Drafts.
+DESTINATIONS = ("files", "gmail")
+
+
 @dataclass(frozen=True, slots=True)
 class Forecast:
     """``[forecast]``: the months of the feast-or-famine strip and where famine and feast begin (reference 6.1)."""
@@ -135,12 +158,16 @@ class Forecast:
 class Drafts:
     out: Path = Path("drafts")
     format: str = "eml"
-    sender: str = "Sales Team <sales@example.com>"
+    sender: str = f"Sales Team <{PLACEHOLDER_ADDRESS}>"
+    to: str = "files"
     #: None: a ``templates/`` folder beside the config (or in the working folder) when present, else built-ins.
     templates: Path | None = None
     templates_configured: bool = False
     reminder_days: int = 1
     post_meeting_days: int = 3
+    #: Text the built-in templates may use, by language (``""``: every language); empty when not set.
+    attachment_note: Mapping[str, str] = field(default_factory=dict)
+    offer: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,12 +374,31 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     kw["forecast"] = c.forecast(c.table("forecast", data.get("forecast", {})))
 
     drafts = c.table("drafts", data.get("drafts", {}))
-    c.known("drafts", drafts, ("out", "format", "from", "templates", "reminder_days", "post_meeting_days"))
+    c.known(
+        "drafts",
+        drafts,
+        (
+            "out",
+            "format",
+            "to",
+            "from",
+            "templates",
+            "reminder_days",
+            "post_meeting_days",
+            "attachment_note",
+            "offer",
+        ),
+    )
     rkw: dict[str, Any] = {}
     if "out" in drafts:
         rkw["out"] = _rel(base, c.string("drafts.out", drafts["out"]))
     if "format" in drafts:
         rkw["format"] = c.choice("drafts.format", drafts["format"], ("eml", "mbox"))
+    if "to" in drafts:
+        rkw["to"] = c.choice("drafts.to", drafts["to"], DESTINATIONS)
+    for key in ("attachment_note", "offer"):
+        if key in drafts:
+            rkw[key] = c.by_language(f"drafts.{key}", drafts[key])
     if "from" in drafts:
         rkw["sender"] = c.string("drafts.from", drafts["from"])
     if "templates" in drafts:
@@ -437,6 +483,20 @@ class _Checker:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, f"expected a non-empty string, got {_kind(value)}")
         return value.strip()
+
+    def by_language(self, key: str, value: Any) -> Mapping[str, str]:
+        """One text for every language (``{"": text}``), or a table of language code → text."""
+        if isinstance(value, str):
+            return {"": self.string(key, value)}
+        if not isinstance(value, dict) or not value:
+            raise self.fail(key, f"expected a text, or a table of language = text (en = …, th = …), got {_kind(value)}")
+        out: dict[str, str] = {}
+        for lang, text in value.items():
+            code = language_code(lang)
+            if not code:
+                raise self.fail(f"{key}.{lang}", "expected a language code such as en or th")
+            out[code] = self.string(f"{key}.{lang}", text)
+        return out
 
     def tab_name(self, key: str, value: Any) -> str:
         name = self.string(key, value)

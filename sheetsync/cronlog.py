@@ -41,6 +41,8 @@ def success_record(command: str, result: Result, seconds: float) -> dict[str, An
         record["drafts"] = result.drafts.counts()
     if result.warnings:
         record["run_warnings"] = result.warnings  # "warnings" counts the findings
+    if result.errors:
+        record["error"] = " | ".join(result.errors)  # Gmail refused drafts: exit 3, the run went on
     return record
 
 

@@ -87,10 +87,13 @@ feast_share = 2.0                 # over twice it
 [drafts]
 out = "drafts"
 format = "eml"                    # eml | mbox
-from = "Sales Team <sales@example.com>"
+# to = "gmail"                    # into each sender's Gmail Drafts instead of files (docs/gmail.md)
+# from = "Sales Team <sales@your-company.com>"   # the sender of rows with no Owner Email
 templates = {templates}
 reminder_days = 1
 post_meeting_days = 3
+# attachment_note = "I attach our price list."   # lets the built-in drafts mention an attachment
+# offer = "a 30-day free trial"   # what the stalled-deal draft offers; or {{ en = "…", th = "…" }}
 
 # [google]
 # credentials = "service-account.json"

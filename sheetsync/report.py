@@ -247,8 +247,19 @@ def _owner_lines(o: OwnerLine, currency: str, highlight: Highlight) -> list[str]
     return lines
 
 
+def findings_count(result: Result) -> str:
+    """The findings in one line, for ``drafts``: the list itself is ``validate``'s (issue 16)."""
+    checked = result.checked
+    if not checked.findings:
+        return f"{result.layout.tab}: every row passes the rules"
+    return (
+        f"{result.layout.tab}: {checked.errors} error{'s' * (checked.errors != 1)}, "
+        f"{checked.warnings} warning{'s' * (checked.warnings != 1)} — run `sheetsync validate` for the list"
+    )
+
+
 def run_text(result: Result, command: str, verbose: bool = False, highlight: Highlight = None) -> str:
-    """The terminal report; ``sync`` shows the whole columns report only with ``--verbose``."""
+    """The terminal report (``sync``: the whole columns report with --verbose only; ``drafts``: findings counted)."""
     parts: list[str] = []
     if result.figures is not None:
         parts.append(figures_text(result.figures, highlight))
@@ -256,7 +267,10 @@ def run_text(result: Result, command: str, verbose: bool = False, highlight: Hig
         columns = columns_text(result.layout, full=command != "sync" or verbose)
         if columns:
             parts.append(columns)
-    parts.append(findings_text(result, None if command == "validate" else TOP_FINDINGS))
+    if command == "drafts":
+        parts.append(findings_count(result))
+    else:
+        parts.append(findings_text(result, None if command == "validate" else TOP_FINDINGS))
     if result.written_tabs:
         parts.append(f"Wrote tabs {', '.join(result.written_tabs)} into {result.source}")
     elif command in ("summary", "sync") and result.figures is not None:
@@ -279,10 +293,10 @@ def problem_lines(result: Result) -> list[str]:
     drafts = result.drafts
     if drafts is not None:
         for e in drafts.entries:
-            if e.status == "failed":
+            # A refusal by Gmail is one Error line for all its drafts (the CLI prints result.errors).
+            if e.status == "failed" and not any(error in e.detail for error in drafts.errors):
                 lines.append(f"Error: draft for row {e.row} ({e.prospect or ''}) failed: {e.detail}")
         if drafts.skipped:
-            lines.append(
-                f"Warning: {drafts.skipped} due draft(s) skipped for want of a usable email — see {drafts.manifest}"
-            )
+            why = "a usable email or a mailbox" if drafts.to == "gmail" else "a usable email"
+            lines.append(f"Warning: {drafts.skipped} due draft(s) skipped for want of {why} — see {drafts.manifest}")
     return lines

@@ -51,6 +51,7 @@ class Options:
     format: str | None = None
     limit: int | None = None
     credentials: Path | None = None
+    to: str | None = None  # where drafts go: "files" or "gmail" (default: [drafts] to)
 
 
 @dataclass(slots=True)
@@ -68,8 +69,15 @@ class Result:
     warnings: list[str] = field(default_factory=list)  # what the write-back wants the user to know
 
     @property
+    def errors(self) -> list[str]:
+        """Remote failures the run went on past (a Gmail mailbox that refused): one ``Error:`` line each."""
+        return self.drafts.errors if self.drafts is not None else []
+
+    @property
     def exit_code(self) -> int:
-        """0, or 1 when the data has problems (reference 2)."""
+        """0, 1 when the data has problems, 3 when Gmail refused drafts (reference 2)."""
+        if self.errors:
+            return 3
         if self.checked.errors or (self.strict and self.checked.warnings):
             return 1
         if self.drafts is not None and self.drafts.failed:
@@ -118,10 +126,13 @@ def _execute(config: Config, opts: Options, progress: Progress | None) -> Result
         # A template error stops us here, before anything is written.
         drafts = _start_drafts(result, config, opts, templates.result()) if templates is not None else None
         with _cancelled_on_error(drafts):
+            if drafts is not None:
+                drafts.check()  # a bad --out or unusable Gmail credentials stop us before the write
             if writes_tabs:
                 _write_tabs(book, result, config, opts)
     if drafts is not None:
         result.drafts = drafts.finish(progress)  # after the tabs are written and the lock is released
+        result.warnings.extend(result.drafts.warnings)
     return result
 
 
@@ -148,10 +159,6 @@ def _quotas(book: Book, config: Config) -> Quotas | None:
 def _write_tabs(book: Book, result: Result, config: Config, opts: Options) -> None:
     """Summary, Checks and History into the source, once every check has passed."""
     grids = _grids(book, result, config)
-    if opts.drafts:
-        from .drafts import check_out_folder  # imported already: the templates were compiled
-
-        check_out_folder(opts.out or config.drafts.out)  # a bad --out stops us before the write
     result.warnings.extend(book.write(grids))
     result.written_tabs = [g.title for g in grids]
 
@@ -238,6 +245,11 @@ def _start_drafts(result: Result, config: Config, opts: Options, templates: Temp
     from .drafts import start_drafts  # imported already: the templates were compiled
 
     drafts_cfg = config.drafts
+    if opts.format and (opts.to or drafts_cfg.to) == "gmail":
+        raise UsageError(
+            "--format is for draft files, and drafts going into Gmail (--to gmail or [drafts] to) make none "
+            "— leave out --format, or pass --to files"
+        )
     included = [r for r in result.rows if r.row not in result.checked.excluded]
     return start_drafts(
         included,
@@ -249,6 +261,8 @@ def _start_drafts(result: Result, config: Config, opts: Options, templates: Temp
         limit=opts.limit,
         dry_run=opts.dry_run,
         templates=templates,
+        to=opts.to,
+        credentials=opts.credentials,
     )
 
 

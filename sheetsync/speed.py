@@ -18,6 +18,8 @@ reader    rows read a chunk at a time, column by column, with a memo  one cell a
           and one regex over a chunk of an email column               (model/reader.py)
 scan      error cells found by ``bytes.find`` on their markers        whole-text searches of the sheet XML
                                                                       (sources/excel.py)
+gmail     drafts go into up to four Gmail mailboxes at once           one draft after another
+                                                                      (drafts/gmail_batch.py)
 ========  ==========================================================  ====================================
 
 ``SHEETSYNC_NO_FORK=1`` (the older switch) is ``SHEETSYNC_PLAIN=fork``.
@@ -37,7 +39,7 @@ __all__ = ["NO_FORK_ENV", "PLAIN_ENV", "TRICKS", "collector_off", "plain"]
 PLAIN_ENV = "SHEETSYNC_PLAIN"
 #: Set to 1 to never fork: every run takes the one-process path.
 NO_FORK_ENV = "SHEETSYNC_NO_FORK"
-TRICKS = ("fork", "thread", "jinja", "gc", "reader", "scan")
+TRICKS = ("fork", "thread", "jinja", "gc", "reader", "scan", "gmail")
 
 
 def plain(trick: str) -> bool:

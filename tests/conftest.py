@@ -9,8 +9,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import fake_gmail
 import pytest
 from click.testing import CliRunner, Result
+from fake_gmail import FakeGmail
 from fake_sheets import FakeSheets, ServiceAccount, make_service_account, use_fake
 
 from sheetsync.cli import cli
@@ -120,3 +122,30 @@ def sheets(fake: FakeSheets, account: ServiceAccount, monkeypatch: pytest.Monkey
     """A clean fake, the client pointed at it, retries fast, no stray credentials from this machine."""
     use_fake(fake, monkeypatch, tmp_path)
     return fake
+
+
+@pytest.fixture(scope="session")
+def gmail_server() -> Iterator[FakeGmail]:
+    """The fake Gmail API and its token endpoint, over real HTTP for the whole session."""
+    with FakeGmail() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gmail_account(gmail_server: FakeGmail, tmp_path_factory: pytest.TempPathFactory) -> ServiceAccount:
+    """A service-account key the fake Gmail knows, with the client id domains delegate to."""
+    folder = tmp_path_factory.mktemp("gmail-sa")
+    return make_service_account(gmail_server, folder, fake_gmail.SA_EMAIL, client_id=fake_gmail.CLIENT_ID)
+
+
+@pytest.fixture
+def gmail_fake(
+    gmail_server: FakeGmail, gmail_account: ServiceAccount, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> FakeGmail:
+    """A clean fake Gmail (the client pointed at it, retries fast) with the mailboxes of Malee and Niran at
+    acme.example, which has delegated gmail.compose to ``gmail_account``."""
+    fake_gmail.use_fake(gmail_server, monkeypatch, tmp_path)
+    gmail_server.add_mailbox(fake_gmail.MALEE)
+    gmail_server.add_mailbox(fake_gmail.NIRAN)
+    gmail_server.delegate("acme.example", fake_gmail.CLIENT_ID)
+    return gmail_server

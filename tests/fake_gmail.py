@@ -23,7 +23,10 @@ Built on fake_google's token endpoint, with Gmail's rules where they bite:
   stores the draft and loses the answer.
 
 Tests play the user with :meth:`FakeGmail.send_draft`,
-:meth:`FakeGmail.delete_draft` and :meth:`FakeGmail.add_draft`.
+:meth:`FakeGmail.delete_draft` and :meth:`FakeGmail.add_draft`.  ``latency``
+makes every API call take that long (Gmail's own take 0.1-0.5 s), and
+``peak`` records how many calls each mailbox (and all of them, ``peak_total``)
+had in progress at once.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from __future__ import annotations
 import binascii
 import email
 import email.message
+import email.parser
 import email.policy
 import re
 import secrets
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +48,12 @@ import fake_google
 from fake_google import ApiError, FakeGoogle, Grant, TokenError, b64decode, strict_json
 
 SCOPE = "https://www.googleapis.com/auth/gmail.compose"
+#: The service account the Gmail tests delegate to (conftest's ``gmail_account``).
+SA_EMAIL = "sheetsync-drafts@sales-ops-123.iam.gserviceaccount.com"
+CLIENT_ID = "118230498712345678901"
+#: Two mailboxes of acme.example, which delegates gmail.compose to that account (conftest's ``gmail_fake``).
+MALEE = "malee@acme.example"
+NIRAN = "niran@acme.example"
 #: Scopes that include composing drafts.
 _COMPOSE = {SCOPE, "https://www.googleapis.com/auth/gmail.modify", "https://mail.google.com/"}
 UNAUTHORIZED_CLIENT = (
@@ -68,6 +79,8 @@ class Draft:
     message_id: str
     thread_id: str
     raw: bytes
+    _id: str = field(default="", repr=False, compare=False)
+    _id_of: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def message(self) -> email.message.EmailMessage:
@@ -77,7 +90,11 @@ class Draft:
 
     @property
     def rfc822_id(self) -> str:
-        return str(self.message["Message-ID"] or "").strip()
+        """The Message-ID header, read once per content: a search reads every draft of the mailbox."""
+        if self._id_of is not self.raw:
+            headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(self.raw)
+            self._id, self._id_of = str(headers["Message-ID"] or "").strip(), self.raw
+        return self._id
 
     def resource(self, *, fmt: str = "minimal") -> dict[str, Any]:
         message: dict[str, Any] = {"id": self.message_id, "threadId": self.thread_id}
@@ -113,6 +130,10 @@ class FakeGmail(FakeGoogle):
     def reset_data(self) -> None:
         self.mailboxes: dict[str, Mailbox] = {}
         self.delegations: dict[tuple[str, str], set[str]] = {}  # (domain, client id) → scopes
+        self.latency = 0.0
+        self.busy: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
+        self.peak_total = 0
 
     # seeding and playing the user
 
@@ -170,6 +191,22 @@ class FakeGmail(FakeGoogle):
 
     def handle(
         self, kind: str, groups: Sequence[str], method: str, params: Mapping[str, list[str]], raw: bytes, grant: Grant
+    ) -> Any:
+        who = grant.subject.casefold()
+        with self._lock:
+            self.busy[who] += 1
+            self.peak[who] = max(self.peak[who], self.busy[who])
+            self.peak_total = max(self.peak_total, sum(self.busy.values()))
+        try:
+            if self.latency:
+                self._sleep(self.latency)
+            return self._serve(kind, groups, params, raw, grant)
+        finally:
+            with self._lock:
+                self.busy[who] -= 1
+
+    def _serve(
+        self, kind: str, groups: Sequence[str], params: Mapping[str, list[str]], raw: bytes, grant: Grant
     ) -> Any:
         with self._lock:
             box = self._mailbox(groups[0], grant)

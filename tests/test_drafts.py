@@ -371,7 +371,7 @@ def test_a_folder_overrides_built_ins_file_by_file(tmp_path: Path) -> None:
     assert plain(mine) == "Custom body Somchai\n"
     # The user's own plain version is the whole message: the built-in HTML (other words) is not attached.
     assert not mine.is_multipart()
-    assert str(info["Subject"]).startswith("The information you asked for")
+    assert str(info["Subject"]).startswith("Your request for information")
     assert str(thai["Subject"]).startswith("ติดตามผล")
 
 
@@ -809,6 +809,55 @@ def test_limit_writes_at_most_n_and_reports_the_rest(tmp_path: Path) -> None:
     assert run(rows, tmp_path / "none", limit=0).written == 0
 
 
+@pytest.mark.parametrize(
+    ("limit", "kept"),
+    [
+        (1, [7]),
+        (3, [7, 6, 5]),
+        (4, [7, 6, 5, 4]),  # the follow-up overdue 10 days before the one overdue 1 day
+        (6, [7, 6, 5, 4, 2, 8]),  # two follow-ups overdue alike: row order
+        (7, [7, 6, 5, 4, 2, 8, 3]),  # the stalled deal's nudge last
+    ],
+)
+def test_issue_16_limit_keeps_the_most_urgent(tmp_path: Path, limit: int, kept: list[int]) -> None:
+    """--limit keeps reminders, info requests, post-meeting thanks, follow-ups (most overdue first), then
+    trial offers; the entries and the manifest stay in row order (the limit used to keep the first rows)."""
+    rows = [
+        make_row(2, next_follow_up=day(-1)),
+        make_row(3, stage="Demo"),  # stale: trial-offer
+        make_row(4, next_follow_up=day(-10)),
+        make_row(5, stage="Demo", appointment=day(-1), last_contact=day(-5)),
+        make_row(6, info_requested=True),
+        make_row(7, stage="Appointment", appointment=day(1)),
+        make_row(8, next_follow_up=day(-1)),
+        make_row(9, email=None, next_follow_up=day(-30)),  # skipped: never counts against the limit
+    ]
+    out = tmp_path / "out"
+    result = run(rows, out, stale={3}, limit=limit)
+    assert [e.row for e in result.entries] == list(range(2, 10))
+    assert sorted(e.row for e in result.entries if e.status == "written") == sorted(kept)
+    assert [m["row"] for m in manifest(out)] == [str(n) for n in range(2, 10)]
+    assert {e.row: e.status for e in result.entries}[9] == "skipped"
+    assert all(e.status == "limited" for e in result.entries if e.row not in kept and e.row != 9)
+
+
+def test_issue_16_a_limit_of_one_writes_tomorrows_reminder_not_the_first_row(workbook: Path) -> None:
+    """The issue's case through the CLI: row 2 is a routine follow-up, a reminder for tomorrow further down."""
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["Pipeline"]
+    ws.append(["Tomorrow Co.", "Tom", "tom@example.com", "David", "david@example.com", "Appointment", "yes", 5000,
+               dt.datetime(2026, 12, 20), dt.datetime(2026, 11, 25), None, "en", None])  # fmt: skip
+    ws.cell(ws.max_row, 14, dt.datetime(2026, 11, 28, 9, 30)).number_format = "yyyy-mm-dd hh:mm"
+    ws.cell(1, 14, "Appointment")
+    wb.save(workbook)
+    result = invoke("drafts", str(workbook), "--as-of", "2026-11-27", "--out", "out", "--limit", "1", "--json")
+    assert result.exit_code == 0, result.output
+    statuses = {d["row"]: (d["reason"], d["status"]) for d in json.loads(result.stdout)["drafts"]}
+    assert statuses[5] == ("appointment-reminder", "written")
+    assert statuses[2] == ("follow-up", "limited") and statuses[3] == ("follow-up", "limited")
+    assert [p.name for p in Path("out").glob("*.eml")] == ["2026-11-27_appointment-reminder_row5_tomorrow-co.eml"]
+
+
 def test_dry_run_writes_nothing_at_all(tmp_path: Path) -> None:
     """No folder, no files, no manifest; entries say would-write with the would-be file and a subject."""
     out = tmp_path / "out"
@@ -844,15 +893,19 @@ def test_mbox_holds_every_draft_and_is_rewritten_whole(tmp_path: Path) -> None:
 
 
 def test_manifest_columns_bom_and_formula_safety(tmp_path: Path) -> None:
-    """drafts.csv: the reference 8.3 columns, UTF-8 with BOM for Excel, and no cell Excel would run as a formula."""
+    """drafts.csv: the reference 8.3 columns (issue 16 added as_of, mailbox, gmail_id after them), UTF-8 with BOM
+    for Excel, and no cell Excel would run as a formula."""
     out = tmp_path / "out"
     run([due_row(2, prospect='=HYPERLINK("http://x")'), due_row(3, language="th")], out)
     raw = (out / D.MANIFEST).read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbfrow,prospect,email,reason,status,file,subject,detail\r\n")
+    assert raw.startswith(
+        b"\xef\xbb\xbfrow,prospect,email,reason,status,file,subject,detail,as_of,mailbox,gmail_id\r\n"
+    )
     rows = manifest(out)
     assert rows[0]["prospect"] == '\'=HYPERLINK("http://x")'
     assert rows[1]["subject"] == "ติดตามผล — Acme Co., Ltd."
     assert rows[1]["file"] == "2026-11-27_follow-up_row3_acme-co-ltd.eml"
+    assert (rows[1]["as_of"], rows[1]["mailbox"], rows[1]["gmail_id"]) == ("2026-11-27", "", "")
 
 
 def test_rows_read_from_a_real_workbook(tmp_path: Path) -> None:
@@ -907,7 +960,8 @@ def test_summary_text_and_json_entries(tmp_path: Path) -> None:
     assert "failed  row 4" in text and "header injection refused" in text
     (first, *_rest) = result.entries_json()
     assert {"row", "prospect", "email", "reason", "file", "status"} <= set(first)
-    assert result.counts() == {"due": 3, "written": 1, "would_write": 0, "skipped": 1, "failed": 1, "limited": 0}
+    counts = {"due": 3, "written": 1, "would_write": 0, "skipped": 1, "failed": 1, "limited": 0, "gone": 0}
+    assert result.counts() == counts
 
 
 # ---------------------------------------------------------------- CLI
@@ -1003,3 +1057,49 @@ def test_cli_mbox_format(workbook: Path) -> None:
     box = mailbox.mbox(Path("out") / D.MBOX)
     assert len(box) == 2
     box.close()
+
+
+def test_issue_16_drafts_prints_the_findings_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`drafts` on the sample: one line counting the findings and naming `validate`, not the 20-line list."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(REPO / "sample_workbooks" / "pipeline.xlsx", "pipeline.xlsx")
+    findings = json.loads(invoke("validate", "pipeline.xlsx", "--as-of", "2026-11-27", "--json").stdout)["findings"]
+    errors = sum(f["severity"] == "error" for f in findings)
+    warnings = len(findings) - errors
+    assert errors > 1 and warnings > 1  # the sample's deliberate problems
+    result = invoke("drafts", "pipeline.xlsx", "--as-of", "2026-11-27", "--out", "out")
+    assert result.exit_code == 1
+    first, *rest = result.stdout.splitlines()
+    assert first == f"Pipeline: {errors} errors, {warnings} warnings — run `sheetsync validate` for the list"
+    assert "Findings by row" not in result.stdout and not any(line.startswith("  Pipeline!") for line in rest)
+    assert any(line.startswith("Drafts: ") for line in rest)
+
+
+def test_issue_16_the_placeholder_sender_is_written_with_one_warning_per_owner(
+    workbook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two of Nok's rows and one owner-less row without Owner Email: the drafts are written From the placeholder,
+    with one warning for Nok and one for the rows with no owner, on stderr in cron mode and in --json."""
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["Pipeline"]
+    for r in (2, 3):
+        ws.cell(r, 4).value = "Nok"
+        ws.cell(r, 5).value = None
+    dates = [dt.datetime(2026, 12, 20), dt.datetime(2026, 11, 25), dt.datetime(2026, 11, 27)]
+    ws.append(["Ownerless Ltd.", "Oz", "oz@example.com", None, None, "Proposal", "yes", 100000, *dates, "en", None])
+    wb.save(workbook)
+    cron = invoke("sync", str(workbook), "--as-of", "2026-11-27", "--out", "out")
+    assert cron.exit_code == 0, cron.output
+    warnings = [line for line in cron.stderr.splitlines() if "placeholder" in line]
+    assert warnings == [
+        "Warning: 2 draft(s) for Nok (row 2, 3) are from the placeholder sales@example.com — put Nok's address in "
+        "an Owner Email column, or set [drafts] from in sheetsync.toml",
+        "Warning: 1 draft(s) for rows with no owner (row 5) are from the placeholder sales@example.com — fill in "
+        "Owner and Owner Email, or set [drafts] from in sheetsync.toml",
+    ]
+    assert len(list(Path("out").glob("*.eml"))) == 3
+    data = json.loads(invoke("drafts", str(workbook), "--as-of", "2026-11-27", "--out", "out", "--json").stdout)
+    assert [w for w in data["warnings"] if "placeholder" in w] == [w.removeprefix("Warning: ") for w in warnings]
+    Path("sheetsync.toml").write_text('[drafts]\nfrom = "Desk <desk@example.com>"\n', encoding="utf-8")
+    fixed = invoke("drafts", str(workbook), "--as-of", "2026-11-27", "--out", "out")
+    assert "placeholder" not in fixed.stderr

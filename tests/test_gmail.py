@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from fake_gmail import SCOPE, FakeGmail, quota_body, use_fake
+from fake_gmail import CLIENT_ID, MALEE, NIRAN, SA_EMAIL, SCOPE, FakeGmail, quota_body
 from fake_google import ServiceAccount, closed_port, make_authorized_user, make_service_account
 
 from sheetsync.drafts import build_message
@@ -26,33 +26,19 @@ from sheetsync.drafts.gmail import ENDPOINT_ENV, QUOTA_UNITS, Gmail, MailboxErro
 from sheetsync.errors import RemoteError, SheetsyncError, UsageError
 from sheetsync.google.http import TIMEOUT_ENV
 
-SA_EMAIL = "sheetsync-drafts@sales-ops-123.iam.gserviceaccount.com"
-CLIENT_ID = "118230498712345678901"
-MALEE = "malee@acme.example"
-NIRAN = "niran@acme.example"
 BODY = "Khun Somchai, thank you for the call on Tuesday about the 480,000 THB proposal."
 SUBJECT = "Following up on our proposal"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeGmail]:
-    with FakeGmail() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def account(server: FakeGmail, tmp_path_factory: pytest.TempPathFactory) -> ServiceAccount:
-    return make_service_account(server, tmp_path_factory.mktemp("sa"), SA_EMAIL, client_id=CLIENT_ID)
+@pytest.fixture
+def account(gmail_account: ServiceAccount) -> ServiceAccount:
+    return gmail_account
 
 
 @pytest.fixture
-def fake(server: FakeGmail, account: ServiceAccount, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeGmail:
-    """Two mailboxes of acme.example, which has delegated gmail.compose to the service account."""
-    use_fake(server, monkeypatch, tmp_path)
-    server.add_mailbox(MALEE)
-    server.add_mailbox(NIRAN)
-    server.delegate("acme.example", CLIENT_ID)
-    return server
+def fake(gmail_fake: FakeGmail) -> FakeGmail:
+    """Malee's and Niran's mailboxes at acme.example, which has delegated gmail.compose (conftest.py)."""
+    return gmail_fake
 
 
 @pytest.fixture

@@ -211,7 +211,7 @@ def test_newcomer_sheet_syncs_one_draft_per_prospect_in_their_language(
     thai = email.message_from_bytes((team / "drafts" / files[0]).read_bytes(), policy=email.policy.default)
     assert str(thai["Subject"]).startswith("ยืนยันนัดประชุม") and thai["From"] == "Somchai <somchai@team.example>"
     english = email.message_from_bytes((team / "drafts" / files[1]).read_bytes(), policy=email.policy.default)
-    assert str(english["Subject"]) == "A free trial for Hotel Ibis Rayong"
+    assert str(english["Subject"]) == "Checking in — Hotel Ibis Rayong"  # no [drafts] offer: no trial promised
     wb = openpyxl.load_workbook(team / "book.xlsx", read_only=True)
     summary = [r for r in wb["Summary"].iter_rows(values_only=True) if any(v is not None for v in r)]
     notes = [r for r in summary if "Won deals dated by Expected Close: there is no Closed On column" in r]

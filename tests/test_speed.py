@@ -29,7 +29,7 @@ from sheetsync import speed
     ("env", "off"),
     [
         ({}, set()),
-        ({"SHEETSYNC_PLAIN": "all"}, {"fork", "thread", "jinja", "gc", "reader", "scan"}),
+        ({"SHEETSYNC_PLAIN": "all"}, {"fork", "thread", "jinja", "gc", "reader", "scan", "gmail"}),
         ({"SHEETSYNC_PLAIN": "reader,scan"}, {"reader", "scan"}),
         ({"SHEETSYNC_PLAIN": "jinja, GC"}, {"jinja", "gc"}),
         ({"SHEETSYNC_PLAIN": "thread"}, {"thread"}),

@@ -1,20 +1,24 @@
 """Who is due for a draft, and why (reference 8.1).
 
-Holds the reasons in the order they are tried and :func:`due`, which gives
-each eligible row the first reason that holds.  It never renders, builds or
-writes anything.
+Holds the reasons in the order they are tried, :func:`due`, which gives
+each eligible row the first reason that holds, and :func:`by_urgency`, the
+order ``--limit`` keeps drafts in (reference 8.3).  It never renders, builds
+or writes anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from ..config import Config, StageLookup
 from ..model.reader import Row
 
 #: The reasons a row can be due, in the order reference 8.1 tries them.
 REASONS = ("appointment-reminder", "info-request", "post-meeting", "trial-offer", "follow-up")
+#: The reasons from the most urgent to the least, as ``--limit`` keeps them (reference 8.3).
+URGENCY = ("appointment-reminder", "info-request", "post-meeting", "follow-up", "trial-offer")
+_RANK = {reason: rank for rank, reason in enumerate(URGENCY)}
 
 
 def due(rows: Iterable[Row], stale_rows: Collection[int], config: Config, as_of: dt.date) -> list[tuple[Row, str]]:
@@ -54,3 +58,21 @@ def due(rows: Iterable[Row], stale_rows: Collection[int], config: Config, as_of:
             continue
         out.append((row, reason))
     return out
+
+
+def by_urgency(todo: Sequence[tuple[Row, str]]) -> list[int]:
+    """The positions of ``todo`` (in row order), most urgent first: what ``--limit N`` keeps the first N of.
+
+    Meetings of the next days first, then answers owed to an information
+    request, thanks after a meeting, follow-ups (the longest overdue first)
+    and last the nudge to a stalled deal; row order breaks every tie
+    (issue 16: the limit used to keep the first rows of the sheet, so
+    tomorrow's reminders could be left out while routine follow-ups went).
+    """
+
+    def key(i: int) -> tuple[int, dt.date, int]:
+        row, reason = todo[i]
+        overdue = row.next_follow_up if reason == "follow-up" and row.next_follow_up is not None else dt.date.max
+        return _RANK[reason], overdue, i
+
+    return sorted(range(len(todo)), key=key)

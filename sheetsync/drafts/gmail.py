@@ -8,15 +8,13 @@ mailbox, which must be the sender's.  Either way the only scope asked for is
 
 Idempotent by construction: a draft we made is addressed by the id the
 caller recorded (``drafts.update``), and a draft the user has since sent or
-deleted answers 404, which is reported as ``gone`` and never recreated.  A
-create whose answer may have been lost (timeout, dropped connection, 5xx) is
-followed by a search for our own Message-ID before any second create, so a
-retry can't make a duplicate.
+deleted answers 404, which is reported as ``gone`` (the caller makes it
+again only on a later as-of, whose Message-IDs are new).  A create whose
+answer may have been lost (timeout, dropped connection, 5xx) is followed by
+a search for our own Message-ID before any second create, so a retry can't
+make a duplicate.
 
-from ..errors import RemoteError
-from ..google import http as google_http
-from ..google.credentials import GoogleApi, Identity, load_identity
-from ..google.http import Budget, RetryPolicy
+This module never sends mail, never reads a message, never deletes or
 changes a draft other than by an id we were given or our own Message-ID, and
 never puts a token, a key or a line of a message into an error or a log
 line.  google-auth is imported inside functions.
@@ -29,6 +27,7 @@ import contextlib
 import email.parser
 import email.policy
 import logging
+import threading
 import urllib.parse
 from collections import Counter
 from collections.abc import Container, Iterator
@@ -93,6 +92,11 @@ class Usage:
     """Gmail API requests sent, every try counted, by method; and the quota units they cost."""
 
     requests: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, method: str) -> None:
+        with self._lock:  # one thread per mailbox may be sending (drafts/gmail_batch.py)
+            self.requests[method] += 1
 
     @property
     def total(self) -> int:
@@ -117,7 +121,9 @@ def open_gmail(credentials: Path | None, endpoint: str | None) -> Gmail:
 class Gmail:
     """Drafts in one mailbox per sender; use as a context manager, or call :meth:`close`.
 
-    Not thread-safe: one caller at a time (the drafts of a run go one after another).
+    With delegated credentials each mailbox has its own session, so one thread
+    per mailbox may call it at once (never two for one mailbox); with an
+    authorized user, one caller at a time.
     """
 
     def __init__(self, identity: Identity, endpoint: str, policy: RetryPolicy) -> None:
@@ -286,9 +292,9 @@ class Gmail:
             except GoogleAuthError:
                 raise  # failed at the token endpoint: nothing reached Gmail
             except Exception:
-                self.usage.requests[method] += 1
+                self.usage.count(method)
                 raise
-            self.usage.requests[method] += 1
+            self.usage.count(method)
             return response
 
         try:

@@ -21,12 +21,12 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from .. import stopping
-from ..config import Config, StageLookup
+from ..config import PLACEHOLDER_ADDRESS, Config, StageLookup
 from ..fsutil import write_atomic
 from ..model.reader import Row
 from .mime import Draft, address_list, ascii_address, build_message, usable_address
 from .output import INTERRUPTED, MBOX, DraftEntry, check_file_name, draft_name
-from .render import RenderError, base_context, draft_context, render, renderer
+from .render import RenderError, base_context, draft_context, language_texts, render, renderer
 from .templates import Templates, TemplateSet
 
 #: One due row's entry, and its message when one was made (the mbox needs it).
@@ -41,6 +41,8 @@ class Built(NamedTuple):
     name: str  # in the drafts folder
     subject: str
     data: bytes
+    sender: str  # the From address: the mailbox a Gmail draft goes into
+    message_id: str
 
 
 class Maker:
@@ -61,6 +63,7 @@ class Maker:
         self.present: frozenset[str] | None = None  # the drafts folder's files before we wrote
         self.listed = False
         self.picked: dict[tuple[str | None, str], tuple[str, TemplateSet]] = {}
+        self.texts: dict[str, dict[str, str | None]] = {}  # [drafts] offer and attachment_note by language
 
     def list_folder(self) -> None:
         """Take the drafts folder's listing, once it exists: a draft not in it needn't be compared before writing."""
@@ -98,7 +101,7 @@ class Maker:
         """Write a built draft (one .eml; an mbox is written by the caller)."""
         if not isinstance(built, Built):
             return built
-        row, reason, name, subject, data = built
+        row, reason, name, subject, data, _sender, _message_id = built
         if self.fmt == "eml":
             if not self.listed:  # a helper lists the folder once it writes; this process has listed it
                 self.list_folder()
@@ -113,12 +116,24 @@ class Maker:
 
     def build(self, row: Row, reason: str) -> Outcome | Built:
         """Render and build one draft: a failed or would-write outcome, or what to write."""
+        built = self.message(row, reason)
+        if self.dry_run and isinstance(built, Built):
+            return self.entry(row, reason, "would-write", built.name, built.subject), None
+        return built
+
+    def message(self, row: Row, reason: str) -> Outcome | Built:
+        """Render and build one draft, dry run or not: a failed outcome, or the draft."""
         key = (row.language, reason)
         picked = self.picked.get(key)
         if picked is None:
             picked = self.picked[key] = self.templates.pick(row.language, reason)
         language, tset = picked
-        ctx = draft_context(self.base_ctx, row, self.stage_of[row.stage or ""], reason, language, self.templates.sender)
+        texts = self.texts.get(language)
+        if texts is None:
+            texts = self.texts[language] = language_texts(self.config, language or "en")
+        ctx = draft_context(
+            self.base_ctx, row, self.stage_of[row.stage or ""], reason, language, self.templates.sender, texts
+        )
         how, files, file = self.render_with, self.templates.files, tset.file
         try:
             rendered = {
@@ -134,8 +149,8 @@ class Maker:
             return self.entry(row, reason, "failed", detail=exc.detail), None
         subject = rendered.get("Subject", "")
 
-        from_name, from_addr = (row.owner or "", row.owner_email) if row.owner_email else self.templates.sender
-        from_addr = ascii_address(from_addr) or from_addr
+        from_name, from_addr = self.sender(row)
+        msg_id = message_id(self.as_of, reason, row, from_addr)
         try:
             data = build_message(
                 # Names from cells may span lines (Alt+Enter); in an address they are one line of words.
@@ -145,7 +160,7 @@ class Maker:
                 text=text,
                 html=html,
                 date=self.date,
-                message_id=message_id(self.as_of, reason, row, from_addr),
+                message_id=msg_id,
                 cc=address_list("Cc", rendered["Cc"]) if rendered.get("Cc") else (),
                 reply_to=address_list("Reply-To", rendered["Reply-To"]) if rendered.get("Reply-To") else (),
             )
@@ -155,9 +170,16 @@ class Maker:
 
         name = MBOX if self.fmt == "mbox" else draft_name(self.as_of, reason, row.row, row.prospect)
         check_file_name(name)
-        if self.dry_run:
-            return self.entry(row, reason, "would-write", name, subject), None
-        return Built(row, reason, name, subject, data)
+        return Built(row, reason, name, subject, data, from_addr, msg_id)
+
+    def sender(self, row: Row) -> tuple[str, str]:
+        """The row's From: its owner and Owner Email, else ``[drafts] from`` (reference 8.3)."""
+        from_name, from_addr = (row.owner or "", row.owner_email) if row.owner_email else self.templates.sender
+        return from_name, ascii_address(from_addr) or from_addr
+
+    def from_placeholder(self, row: Row) -> bool:
+        """Whether the row's draft would be from the built-in ``sales@example.com``: no one's mailbox."""
+        return not row.owner_email and self.templates.sender[1].casefold() == PLACEHOLDER_ADDRESS
 
 
 def skip_reason(row: Row) -> str | None:

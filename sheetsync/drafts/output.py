@@ -30,11 +30,25 @@ from .mime import Draft
 FORMATS = ("eml", "mbox")
 MANIFEST = "drafts.csv"
 MBOX = "drafts.mbox"
-MANIFEST_HEADER = ("row", "prospect", "email", "reason", "status", "file", "subject", "detail")
+#: The manifest's columns: reference 8.3's, then (issue 16) the run's as-of and, for Gmail, where each draft is.
+MANIFEST_HEADER = (
+    "row",
+    "prospect",
+    "email",
+    "reason",
+    "status",
+    "file",
+    "subject",
+    "detail",
+    "as_of",
+    "mailbox",
+    "gmail_id",
+)
 
 #: Statuses an entry can have.  ``would-write`` replaces ``written`` on a dry run;
-#: ``limited`` marks due drafts left out by ``--limit``.
-STATUSES = ("written", "would-write", "skipped", "failed", "limited")
+#: ``limited`` marks due drafts left out by ``--limit``; ``gone`` (Gmail) a draft
+#: the user sent or deleted since an earlier run of the same as-of made it.
+STATUSES = ("written", "would-write", "skipped", "failed", "limited", "gone")
 #: The manifest's status for due drafts a run stopped by SIGINT/SIGTERM did not reach.  Such a
 #: run ends with ``Stopped``, never with a result, so this is not one of STATUSES.
 INTERRUPTED = "interrupted"
@@ -114,6 +128,8 @@ class DraftEntry:
     subject: str | None
     detail: str
     folder: Path | None = None
+    mailbox: str | None = None  # Gmail: the sender's mailbox the draft is (or would be) in
+    gmail_id: str | None = None  # Gmail: the draft's id there
 
     @property
     def file(self) -> Path | None:
@@ -130,6 +146,8 @@ class DraftEntry:
             "status": self.status,
             "subject": self.subject,
             "detail": self.detail,
+            "mailbox": self.mailbox,
+            "gmail_id": self.gmail_id,
         }
 
 
@@ -143,6 +161,14 @@ class DraftsResult:
     dry_run: bool
     manifest: Path | None  # None on a dry run
     removed: list[Path] = field(default_factory=list)  # earlier drafts of the same as-of replaced away
+    to: str = "files"  # or "gmail" ([drafts] to, --to)
+    #: What a person should know though the drafts were made: one line each (the placeholder sender).
+    warnings: list[str] = field(default_factory=list)
+    #: Gmail refusals (a mailbox, or the whole service), one line each: the run exits 3.
+    errors: list[str] = field(default_factory=list)
+    #: Gmail requests sent (every try) and the quota units they cost.
+    requests: int = 0
+    units: int = 0
 
     def count(self, status: str) -> int:
         return sum(1 for e in self.entries if e.status == status)
@@ -167,6 +193,10 @@ class DraftsResult:
     def limited(self) -> int:
         return self.count("limited")
 
+    @property
+    def gone(self) -> int:
+        return self.count("gone")
+
     def counts(self) -> dict[str, int]:
         """Every status with how many entries have it, plus ``due``: for logs and monitoring."""
         out = {"due": len(self.entries)}
@@ -178,17 +208,52 @@ class DraftsResult:
 
     def summary_text(self, shown: int = 20) -> str:
         """The terminal lines: what was written where, then every failure and the first skips."""
-        where = self.out / MBOX if self.fmt == "mbox" else self.out
+        lines = [self._head()]
+        failures: dict[str, list[DraftEntry]] = {}
+        for e in self.entries:
+            if e.status == "failed":
+                failures.setdefault(e.detail, []).append(e)
+        for detail, failed in failures.items():
+            if len(failed) == 1:
+                lines.append(f"  failed  row {failed[0].row} {failed[0].prospect or ''}: {detail}")
+            else:  # one mailbox refused: one line for all its drafts
+                lines.append(f"  failed  rows {_rows(failed)}: {detail}")
+        listed = [e for e in self.entries if e.status == ("would-write" if self.dry_run else "skipped")]
+        for e in listed[:shown]:
+            if e.status == "would-write":
+                what = e.name if e.name is not None else f"{e.mailbox}: {e.detail}"
+            else:
+                what = e.detail
+            lines.append(f"  {e.status:<7} row {e.row} {e.prospect or ''}: {what}")
+        if len(listed) > shown:
+            lines.append(f"  … and {len(listed) - shown} more (--json lists them all)")
+        return "\n".join(lines)
+
+    def _head(self) -> str:
+        gmail = self.to == "gmail"
+        where = "the Gmail Drafts" if gmail else self.out / MBOX if self.fmt == "mbox" else self.out
+        boxes = len(
+            {e.mailbox.casefold() for e in self.entries if e.mailbox and e.status in ("written", "would-write")}
+        )
+        mailboxes = f" of {boxes} mailbox{'es' * (boxes != 1)}" if gmail else ""
         if not self.entries:
             head = "Drafts: no prospect is due."
         elif self.dry_run:
-            head = f"Dry run: {self.would_write} draft(s) would be written to {where} (nothing was written)"
+            nothing = "nothing was sent to Google" if gmail else "nothing was written"
+            verb = "put into" if gmail else "written to"
+            head = f"Dry run: {self.would_write} draft(s) would be {verb} {where}{mailboxes} ({nothing})"
+        elif gmail:
+            updated = sum(1 for e in self.entries if e.status == "written" and e.detail.startswith("updated"))
+            head = (
+                f"Drafts: {self.written} put into {where}{mailboxes} ({self.written - updated} new, {updated} updated)"
+            )
         else:
             head = f"Drafts: {self.written} written to {where}"
         extra = [
             f"{n} {label}"
             for n, label in (
-                (self.skipped, "skipped (no usable email)"),
+                (self.skipped, "skipped (no usable email or no mailbox)" if gmail else "skipped (no usable email)"),
+                (self.gone, "already sent or deleted in Gmail"),
                 (self.failed, "failed"),
                 (self.limited, "left out by --limit"),
             )
@@ -196,19 +261,16 @@ class DraftsResult:
         ]
         if extra:
             head += "; " + ", ".join(extra)
+        if gmail and self.requests:
+            head += f"; {self.requests} Gmail request(s), {self.units} quota units"
         if self.manifest is not None and self.entries:
             head += f"; manifest {self.manifest}"
-        lines = [head]
-        for e in self.entries:
-            if e.status == "failed":
-                lines.append(f"  failed  row {e.row} {e.prospect or ''}: {e.detail}")
-        listed = [e for e in self.entries if e.status == ("would-write" if self.dry_run else "skipped")]
-        for e in listed[:shown]:
-            what = e.name if e.status == "would-write" and e.name is not None else e.detail
-            lines.append(f"  {e.status:<7} row {e.row} {e.prospect or ''}: {what}")
-        if len(listed) > shown:
-            lines.append(f"  … and {len(listed) - shown} more (--json lists them all)")
-        return "\n".join(lines)
+        return head
+
+
+def _rows(entries: Sequence[DraftEntry], shown: int = 10) -> str:
+    numbers = ", ".join(str(e.row) for e in entries[:shown])
+    return numbers + (f" and {len(entries) - shown} more" if len(entries) > shown else "")
 
 
 # ---------------------------------------------------------------- the drafts folder
@@ -232,32 +294,35 @@ def check_out_folder(out: Path) -> None:
         raise UsageError(f"can't create the drafts folder {out} ({probe} is not writable) — pass another --out")
 
 
-def _csv_cell(value: object) -> object:
-    """Text starting like a formula opens as text in Excel (no CSV formula injection)."""
-    if isinstance(value, str) and value[:1] in _FORMULA_START:
-        return "'" + value
-    return value
-
-
 _FORMULA_START = frozenset("=+-@\t\r")
 
 
-def manifest_bytes(entries: Sequence[DraftEntry]) -> bytes:
+def manifest_text(value: str | None) -> str:
+    """Text as the manifest writes it: starting like a formula, it opens as text in Excel (no CSV injection)."""
+    text = value or ""
+    return "'" + text if text[:1] in _FORMULA_START else text
+
+
+def manifest_bytes(entries: Sequence[DraftEntry], as_of: dt.date) -> bytes:
+    day = as_of.isoformat()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(MANIFEST_HEADER)
-    # One writerows over a comprehension: a big run has 5,000 entries.  _csv_cell is
+    # One writerows over a comprehension: a big run has 5,000 entries.  manifest_text is
     # only called for text that could start like a formula.
     writer.writerows(
         [
             e.row,
-            _csv_cell(e.prospect) if e.prospect and e.prospect[0] in _FORMULA_START else e.prospect or "",
-            _csv_cell(e.email) if e.email and e.email[0] in _FORMULA_START else e.email or "",
+            manifest_text(e.prospect) if e.prospect and e.prospect[0] in _FORMULA_START else e.prospect or "",
+            manifest_text(e.email) if e.email and e.email[0] in _FORMULA_START else e.email or "",
             e.reason,
             e.status,
             e.name or "",
-            _csv_cell(e.subject) if e.subject and e.subject[0] in _FORMULA_START else e.subject or "",
-            _csv_cell(e.detail) if e.detail and e.detail[0] in _FORMULA_START else e.detail,
+            manifest_text(e.subject) if e.subject and e.subject[0] in _FORMULA_START else e.subject or "",
+            manifest_text(e.detail) if e.detail and e.detail[0] in _FORMULA_START else e.detail,
+            day,
+            e.mailbox or "",
+            e.gmail_id or "",
         ]
         for e in entries
     )
@@ -277,6 +342,51 @@ def mbox_bytes(drafts: Sequence[Draft]) -> bytes:
             out.write(b"\n")
         out.write(b"\n")
     return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A Gmail draft an earlier run with the same as-of made, as its manifest lists it."""
+
+    row: int
+    prospect: str  # as the manifest holds it (a formula-like name with its leading ')
+    email: str
+    mailbox: str
+    gmail_id: str
+
+
+def recorded_drafts(out: Path, as_of: dt.date) -> tuple[list[Recorded], str | None]:
+    """The Gmail drafts the manifest in ``out`` records for ``as_of``, and a warning when it can't be read.
+
+    No manifest, or one of another day, records nothing: those drafts are
+    another day's and are never touched.  An unreadable one is a warning, not
+    an error: drafts made earlier are still found by their Message-ID.
+    """
+    path = out / MANIFEST
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return [], None
+    except (OSError, UnicodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        return [], f"can't read the earlier manifest {path} ({why}); drafts it lists are found by their Message-ID"
+    day = as_of.isoformat()
+    found: list[Recorded] = []
+    try:
+        for line in csv.DictReader(io.StringIO(text, newline="")):
+            if line.get("as_of") != day or not line.get("gmail_id") or not line.get("mailbox"):
+                continue
+            found.append(
+                Recorded(
+                    int(line["row"]), line["prospect"] or "", line["email"] or "", line["mailbox"], line["gmail_id"]
+                )
+            )
+    except (csv.Error, ValueError, KeyError, TypeError):
+        return (
+            [],
+            f"the earlier manifest {path} is not one sheetsync wrote; drafts it lists are found by their Message-ID",
+        )
+    return found, None
 
 
 def remove_replaced(out: Path, as_of: dt.date, keep: set[str]) -> list[Path]:
@@ -306,7 +416,9 @@ def remove_replaced(out: Path, as_of: dt.date, keep: set[str]) -> list[Path]:
 def write_result(result: DraftsResult, mbox: Sequence[Draft], as_of: dt.date, *, removing: bool) -> None:
     """The mbox or the clean-up of replaced ``.eml`` files, then the manifest (the end of every run that writes)."""
     out = result.out
-    if result.fmt == "mbox":
+    if result.to == "gmail":
+        pass  # the drafts are in Gmail: no draft file to write or clean up
+    elif result.fmt == "mbox":
         try:
             write_atomic(out / MBOX, mbox_bytes(mbox))
         except OSError as exc:
@@ -315,7 +427,7 @@ def write_result(result: DraftsResult, mbox: Sequence[Draft], as_of: dt.date, *,
         kept = {e.name for e in result.entries if e.status == "written" and e.name is not None}
         result.removed = remove_replaced(out, as_of, kept)
     try:
-        write_atomic(out / MANIFEST, manifest_bytes(result.entries))
+        write_atomic(out / MANIFEST, manifest_bytes(result.entries, as_of))
     except OSError as exc:
         raise UsageError(f"can't write {out / MANIFEST} ({exc.strerror or exc}) — check the folder") from None
 
@@ -325,6 +437,11 @@ def stopped_message(result: DraftsResult, signum: int) -> str:
     name = signal.Signals(signum).name
     if result.dry_run:
         return f"stopped by {name} while rendering drafts (a dry run: nothing was written) — run again"
+    if result.to == "gmail":
+        return (
+            f"stopped by {name} while putting drafts into Gmail — {result.written} of {len(result.entries)} put, "
+            f"listed in {result.manifest} (the rest marked {INTERRUPTED}); run again to put them"
+        )
     where = f"to {result.out / MBOX}" if result.fmt == "mbox" else f"in {result.out}"
     return (
         f"stopped by {name} while writing drafts — {result.written} of {len(result.entries)} written {where}, "

@@ -24,7 +24,7 @@ from typing import Any
 import jinja2
 
 from .. import speed
-from ..config import Config, Stage
+from ..config import PLACEHOLDER_ADDRESS, Config, Stage
 from ..model.fields import FIELDS
 from ..model.reader import Row
 from . import filters
@@ -86,23 +86,63 @@ def make_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
 
 
 def base_context(env: jinja2.Environment, config: Config, as_of: dt.date) -> dict[str, Any]:
-    """What every draft of a run renders with: the environment's globals (see :func:`_render_fast`) and the run's."""
-    return {**env.globals, "sender": config.drafts.sender, "as_of": as_of, "currency": config.currency}
+    """What every draft of a run renders with: the environment's globals (see :func:`_render_fast`) and the run's.
+
+    ``offer`` and ``attachment_note`` are empty here; :func:`draft_context`
+    sets the text of the draft's language (:func:`language_texts`).
+    """
+    return {
+        **env.globals,
+        "sender": config.drafts.sender,
+        "as_of": as_of,
+        "currency": config.currency,
+        "offer": None,
+        "attachment_note": None,
+    }
+
+
+def language_texts(config: Config, language: str) -> dict[str, str | None]:
+    """``[drafts] offer`` and ``attachment_note`` for a draft in ``language``: its own text, else the one for all."""
+    drafts = config.drafts
+    return {
+        key: texts.get(language, texts.get(""))
+        for key, texts in (("offer", drafts.offer), ("attachment_note", drafts.attachment_note))
+    }
 
 
 def draft_context(
-    base: dict[str, Any], row: Row, stage: Stage | None, reason: str, language: str, sender: tuple[str, str]
+    base: dict[str, Any],
+    row: Row,
+    stage: Stage | None,
+    reason: str,
+    language: str,
+    sender: tuple[str, str],
+    texts: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """The variables one row's draft renders from: ``prospect``, ``owner``, ``stage``, ``reason``, ``language``."""
+    """The variables one row's draft renders from: ``prospect``, ``owner``, ``stage``, ``close_month``, ….
+
+    ``owner.email`` is empty rather than the built-in placeholder address, so
+    a signature never shows ``sales@example.com`` (the run warns about such
+    drafts instead).  ``close_month`` is the expected close date while its
+    month has not passed, else empty: a draft written on 3 December never
+    proposes "your plans for November" (issue 16).
+    """
     sender_name, sender_addr = sender
+    if sender_addr.casefold() == PLACEHOLDER_ADDRESS:
+        sender_addr = ""
+    as_of: dt.date = base["as_of"]
+    close = row.expected_close
     ctx = dict(base)
     ctx.update(
         prospect=_prospect(row),
-        owner={"name": row.owner or sender_name, "email": row.owner_email or sender_addr},
+        owner={"name": row.owner or sender_name, "email": row.owner_email or sender_addr or None},
         stage={"name": stage.name if stage else row.stage, "group": stage.group if stage else None},
         reason=reason,
         language=language or "en",
+        close_month=close if close is not None and (close.year, close.month) >= (as_of.year, as_of.month) else None,
     )
+    if texts:
+        ctx.update(texts)
     return ctx
 
 

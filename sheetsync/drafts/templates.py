@@ -22,7 +22,7 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
-from ..config import Config
+from ..config import Config, language_code
 from ..errors import ConfigError, TemplateError
 from .due import REASONS
 from .mime import has_break, usable_address
@@ -62,23 +62,11 @@ class Templates:
 
     def pick(self, language: str | None, reason: str) -> tuple[str, TemplateSet]:
         """The row's language folder when it has this reason, else the root (English) set."""
-        lang = _language(language)
+        lang = language_code(language)
         chosen = self.sets.get((lang, reason)) if lang else None
         if chosen is not None:
             return lang, chosen
         return "", self.sets[("", reason)]
-
-
-_LANGUAGE_NAMES = {"thai": "th", "ไทย": "th", "ภาษาไทย": "th", "english": "en", "อังกฤษ": "en"}
-
-
-def _language(value: str | None) -> str:
-    """``th``, ``TH``, ``th-TH``, ``th_TH``, ``Thai``, ``ไทย`` → ``th``."""
-    if not value:
-        return ""
-    key = value.strip().casefold()
-    key = _LANGUAGE_NAMES.get(key, key)
-    return re.split(r"[-_\s]", key, maxsplit=1)[0]
 
 
 class _Loader(jinja2.BaseLoader):
