@@ -322,7 +322,7 @@ class _Checker:
             # One finding a row: a meeting date names what to do and by when, so it wins over the stage.
             meeting = row.appointment_date if self.decision_maker else None
             if meeting is not None:
-                self.add("decision-maker", row, self.cell("decision_maker", row), _meeting_without_dm(meeting, as_of))
+                self.add("decision-maker", row, self.cell("decision_maker", row), _meeting_without_dm(meeting, as_of, self.dm_header))
             elif plan.decision_maker:
                 self.add(
                     "decision-maker",
@@ -406,14 +406,17 @@ class _Checker:
             )
 
 
-def _meeting_without_dm(meeting: dt.date, as_of: dt.date) -> str:
-    """The decision-maker message for a deal with a meeting date (reference 5): before the meeting, or after it."""
+def _meeting_without_dm(meeting: dt.date, as_of: dt.date, header: str) -> str:
+    """The decision-maker message for a deal with a meeting date (reference 5): before the meeting, or after it.
+
+    ``header`` is the sheet's own Decision Maker header, the column the rep is told to mark.
+    """
     if meeting >= as_of:
         return (
             f"meeting booked for {meeting.isoformat()} without a confirmed decision maker — confirm before "
-            "the meeting that the person who can buy will be there, then mark Decision Maker yes"
+            f"the meeting that the person who can buy will be there, then mark {header} yes"
         )
     return (
         f"meeting held on {meeting.isoformat()} without a confirmed decision maker — find out who decides "
-        "and meet them next, then mark Decision Maker yes"
+        f"and meet them next, then mark {header} yes"
     )

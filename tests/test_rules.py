@@ -655,6 +655,9 @@ def test_decision_maker_message_names_the_sheets_own_header() -> None:
     headers = ["DM confirmed?" if h == "Decision Maker" else h for h in HEADERS]
     checked, _l, _r = run({**row(Stage="Demo"), "DM confirmed?": "no"}, headers=headers)
     assert only(checked, "decision-maker").message.endswith("then mark DM confirmed? yes")
+    for meeting in (AS_OF + dt.timedelta(days=1), AS_OF - dt.timedelta(days=1)):  # before and after a meeting too
+        checked, _l, _r = run({**row(Stage="Lead", Appointment=meeting), "DM confirmed?": "no"}, headers=headers)
+        assert only(checked, "decision-maker").message.endswith("then mark DM confirmed? yes")
 
 
 def test_later_duplicate_is_left_out_and_the_first_kept() -> None:
