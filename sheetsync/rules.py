@@ -322,7 +322,12 @@ class _Checker:
             # One finding a row: a meeting date names what to do and by when, so it wins over the stage.
             meeting = row.appointment_date if self.decision_maker else None
             if meeting is not None:
-                self.add("decision-maker", row, self.cell("decision_maker", row), _meeting_without_dm(meeting, as_of, self.dm_header))
+                self.add(
+                    "decision-maker",
+                    row,
+                    self.cell("decision_maker", row),
+                    _meeting_without_dm(meeting, as_of, self.dm_header),
+                )
             elif plan.decision_maker:
                 self.add(
                     "decision-maker",
